@@ -1,0 +1,189 @@
+"""Resolve a document's ``binds`` into secret values that templates can use.
+
+A bind without ``location`` reads environment variables; a ``file://`` location reads a YAML, JSON or
+dotenv file (relative paths are resolved against the capability file's folder). Each entry
+``VARIABLE: provider-key`` makes ``{{VARIABLE}}`` and ``{{<bind namespace>.VARIABLE}}`` available.
+Values are :class:`Secret`: masked in ``repr``, and :class:`Redactor` scrubs them from any text that
+leaves the process (errors, logs, upstream excerpts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import BindingError
+from .spec.findings import format_path
+from .spec.model import Binding, NaftikoDocument
+
+
+class Secret(str):
+    """A bound value. It renders into templates like any string, but its repr never shows it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
+@dataclass(frozen=True, slots=True)
+class Bindings:
+    """Resolved binds: ``flat`` maps VARIABLE → value; ``namespaced`` maps bind namespace → {VARIABLE: value}."""
+
+    flat: Mapping[str, Secret] = field(default_factory=dict)
+    namespaced: Mapping[str, Mapping[str, Secret]] = field(default_factory=dict)
+
+    @property
+    def scopes(self) -> tuple[Mapping[str, Any], ...]:
+        return (self.flat, self.namespaced)
+
+    def values(self) -> Iterable[str]:
+        return self.flat.values()
+
+    def __repr__(self) -> str:
+        return f"Bindings(keys={sorted(self.flat)})"
+
+
+class Redactor:
+    """Replaces every bound value (and its URL-encoded form) in a text with ``***``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._pattern: re.Pattern[str] | None = None
+        self.update(secrets)
+
+    def update(self, secrets: Iterable[str]) -> None:
+        from urllib.parse import quote
+
+        known = set(self._pattern.pattern.split("|")) if self._pattern else set()
+        for s in secrets:
+            # very short values would redact ordinary words; a secret shorter than 4 chars is no secret
+            if len(s) >= 4:
+                known.add(re.escape(str(s)))
+                known.add(re.escape(quote(str(s), safe="")))
+        known.discard("")
+        self._pattern = re.compile("|".join(sorted(known, key=len, reverse=True))) if known else None
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub("***", text)
+
+
+def resolve_binds(
+    document: NaftikoDocument, environ: Mapping[str, str] | None = None, *, base_dir: Path | None = None
+) -> Bindings:
+    """Resolve every bind of the document (root and capability level); later binds win for a flat name."""
+    env = os.environ if environ is None else environ
+    base = base_dir if base_dir is not None else Path(document.file).resolve().parent
+    flat: dict[str, Secret] = {}
+    namespaced: dict[str, dict[str, Secret]] = {}
+    for bind in document.all_binds:
+        values = _resolve_one(bind, env, base)
+        flat.update(values)
+        namespaced.setdefault(bind.namespace, {}).update(values)
+    return Bindings(flat=flat, namespaced=namespaced)
+
+
+def _resolve_one(bind: Binding, env: Mapping[str, str], base: Path) -> dict[str, Secret]:
+    where = f"bind '{bind.namespace}' ({format_path(bind.path)})"
+    if bind.location is None:
+        out: dict[str, Secret] = {}
+        missing = [provider for provider in bind.keys.values() if provider not in env]
+        if missing:
+            names = ", ".join(sorted(set(missing)))
+            raise BindingError(f"{where}: environment variable {names} is not set")
+        for var, provider in bind.keys.items():
+            out[var] = Secret(env[provider])
+        return out
+    scheme, sep, _ = bind.location.partition("://")
+    if not sep:
+        raise BindingError(f"{where}: location {bind.location!r} is not a URI")
+    if scheme.lower() != "file":
+        raise BindingError(
+            f"{where}: unsupported location scheme '{scheme}://' (this runtime reads environment variables "
+            "and file:// locations)"
+        )
+    path = _file_path(bind.location, base)
+    data = _read_values(path, where)
+    out = {}
+    for var, provider in bind.keys.items():
+        if provider not in data or data[provider] is None:
+            raise BindingError(f"{where}: key '{provider}' (for {var}) is not in {path.name}")
+        value = data[provider]
+        out[var] = Secret(value if isinstance(value, str) else json.dumps(value))
+    return out
+
+
+def _file_path(location: str, base: Path) -> Path:
+    rest = location[len("file://") :]
+    if rest.startswith("/./") or rest.startswith("/../"):
+        rest = rest[1:]
+    path = Path(rest)
+    return path if path.is_absolute() else (base / path)
+
+
+def _read_values(path: Path, where: str) -> Mapping[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BindingError(f"{where}: file {path} does not exist") from None
+    except OSError as exc:
+        raise BindingError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        elif suffix == ".env" or path.name.startswith(".env"):
+            data = parse_dotenv(text)
+        else:
+            data = _guess(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        # the parser's message can quote file content, which may be secret: name the file and the line only
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        line = line + 1 if isinstance(line, int) else getattr(exc, "lineno", "?")
+        raise BindingError(f"{where}: {path.name} is not valid YAML/JSON (near line {line})") from None
+    if not isinstance(data, Mapping):
+        raise BindingError(f"{where}: {path.name} must hold a mapping of keys to values")
+    return data
+
+
+def _guess(text: str) -> Any:
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        return json.loads(text)
+    if re.match(r"^(export\s+)?[A-Za-z_][A-Za-z0-9_]*=", stripped):
+        return parse_dotenv(text)
+    return yaml.safe_load(text)
+
+
+_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
+
+
+def parse_dotenv(text: str) -> dict[str, str]:
+    """Read ``KEY=value`` lines; quotes are stripped, ``#`` starts a comment outside quotes."""
+    out: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _DOTENV_LINE.match(line)
+        if not match:
+            continue
+        key, value = match.group(1), match.group(2)
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+            if match.group(2)[0] == '"':
+                value = value.replace("\\n", "\n").replace('\\"', '"')
+        else:
+            value = value.split(" #", 1)[0].strip()
+        out[key] = value
+    return out

@@ -1,0 +1,129 @@
+"""The runtime's exceptions.
+
+Load-time failures stop a capability from starting; request-time failures become one HTTP problem or
+one MCP ``isError`` result. Every message names the parameter, JSON path or upstream status involved and
+never a bound value::
+
+    NaftikoError
+    ├── SpecError                    the document cannot be interpreted (carries its findings)
+    ├── BindingError                 a bind cannot be resolved (missing variable, file, key, scheme)
+    └── RequestError                 one call failed; ``status`` is the HTTP status REST answers with
+        ├── InvalidInputError   400  a caller's input is missing or malformed
+        ├── TemplateError       400  a template names a value that the call does not have
+        └── UpstreamError       502  the consumed API failed us
+            ├── UpstreamStatusError     its status (4xx passes through, 5xx becomes 502)
+            ├── UpstreamTimeoutError    504
+            ├── UpstreamUnavailableError 502
+            ├── UpstreamPayloadError    502  the body is not what the operation declares (not JSON)
+            └── MappingError            502  the body does not fit the declared outputParameters
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from .spec.findings import Finding
+
+
+class NaftikoError(Exception):
+    """Base of every error the runtime raises on purpose."""
+
+
+class SpecError(NaftikoError):
+    """The capability document cannot be interpreted; ``findings`` lists every reason."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = list(findings)
+        errors = [f for f in self.findings if f.severity == "error"]
+        first = errors[0].format() if errors else "invalid capability document"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(first + more)
+
+
+class BindingError(NaftikoError):
+    """A bind could not be resolved. The message names the key and the bind, never a value."""
+
+
+class RequestError(NaftikoError):
+    """A single call failed. ``status`` is what the REST exposer answers; ``title`` heads the problem."""
+
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Request failed"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions: dict[str, Any] = extensions
+
+    @property
+    def http_status(self) -> int:
+        return self.status
+
+
+class InvalidInputError(RequestError):
+    status = 400
+    title = "Invalid input"
+
+    def __init__(self, detail: str, *, parameter: str | None = None, location: str | None = None) -> None:
+        ext: dict[str, Any] = {}
+        if parameter is not None:
+            ext["parameter"] = parameter
+        if location is not None:
+            ext["in"] = location
+        super().__init__(detail, **ext)
+        self.parameter = parameter
+
+
+class TemplateError(RequestError):
+    status = 400
+    title = "Missing value"
+
+    def __init__(self, detail: str, *, name: str) -> None:
+        super().__init__(detail, parameter=name)
+        self.name = name
+
+
+class UpstreamError(RequestError):
+    status = 502
+    title = "Upstream failure"
+
+    def __init__(self, detail: str, *, operation: str, **extensions: Any) -> None:
+        super().__init__(detail, operation=operation, **extensions)
+        self.operation = operation
+
+
+class UpstreamStatusError(UpstreamError):
+    """The upstream answered with a status of 400 or more. ``body`` is its decoded JSON when it had any."""
+
+    title = "Upstream error status"
+
+    def __init__(
+        self, detail: str, *, operation: str, upstream_status: int, body: Any = None, excerpt: str = ""
+    ) -> None:
+        super().__init__(detail, operation=operation, upstream_status=upstream_status)
+        self.upstream_status = upstream_status
+        self.body = body
+        self.excerpt = excerpt
+
+    @property
+    def http_status(self) -> int:
+        return self.upstream_status if 400 <= self.upstream_status < 500 else 502
+
+
+class UpstreamTimeoutError(UpstreamError):
+    status = 504
+    title = "Upstream timeout"
+
+
+class UpstreamUnavailableError(UpstreamError):
+    title = "Upstream unavailable"
+
+
+class UpstreamPayloadError(UpstreamError):
+    title = "Unexpected upstream payload"
+
+
+class MappingError(UpstreamError):
+    title = "Output mapping failed"

@@ -1,0 +1,184 @@
+"""Load a capability file: parse, check the version, validate, build the model, resolve imports, check.
+
+Every problem becomes a :class:`Finding` at the line and column of the offending node. Errors mean the
+file cannot be interpreted; warnings are schema deviations the runtime can still read (``--strict``
+turns them into errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path as FsPath
+from typing import Any
+
+from ..errors import SpecError
+from . import model as m
+from .build import Builder
+from .checks import check_document
+from .findings import Finding, Path, has_errors, sort_findings
+from .yamlpos import Positions, YamlSyntaxError, load_yaml
+
+SPEC_VERSION = "1.0.0-alpha2"
+#: Versions whose documents mean the same as alpha2 (alpha3 differs from alpha2 only in this string).
+COMPATIBLE_VERSIONS = ("1.0.0-alpha1", "1.0.0-alpha2", "1.0.0-alpha3")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    file: str
+    document: m.NaftikoDocument | None
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.document is not None and not has_errors(self.findings)
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def strict(self) -> LoadResult:
+        return replace(self, findings=tuple(f.escalated() for f in self.findings))
+
+    def require(self, *, strict: bool = False) -> m.NaftikoDocument:
+        """The document, or :class:`SpecError` with every finding when it cannot be served."""
+        result = self.strict() if strict else self
+        if result.document is None or has_errors(result.findings):
+            raise SpecError(result.findings)
+        return result.document
+
+
+class _Reporter:
+    def __init__(self, file: str, positions: Positions) -> None:
+        self.file = file
+        self.positions = positions
+        self.findings: list[Finding] = []
+
+    def add(self, severity: str, path: Path, message: str, *, at_key: bool = False) -> None:
+        line, col = self.positions.of(path, key=at_key)
+        self.findings.append(Finding(severity, self.file, line, col, tuple(path), message))  # type: ignore[arg-type]
+
+
+def load_file(path: str | FsPath, *, display_name: str | None = None) -> LoadResult:
+    file = FsPath(path)
+    name = display_name or str(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return LoadResult(name, None, (Finding("error", name, 1, 1, (), "file not found"),))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        return LoadResult(name, None, (Finding("error", name, 1, 1, (), f"cannot read the file: {reason}"),))
+    return load_text(text, name, base_dir=file.resolve().parent)
+
+
+def load_text(text: str, file: str = "<capability>", *, base_dir: FsPath | None = None) -> LoadResult:
+    try:
+        data, positions = load_yaml(text)
+    except YamlSyntaxError as exc:
+        return LoadResult(file, None, (Finding("error", file, exc.line, exc.column, (), exc.message),))
+    report = _Reporter(file, positions)
+    document = _interpret(data, report, base_dir or FsPath.cwd())
+    findings = _dedupe(report.findings)
+    if has_errors(findings):
+        document = None
+    return LoadResult(file, document, tuple(sort_findings(findings)))
+
+
+def _interpret(data: Any, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocument | None:
+    if not isinstance(data, dict):
+        report.add("error", (), "a Naftiko document must be a YAML mapping with a 'naftiko' version")
+        return None
+    version = data.get("naftiko")
+    if not isinstance(version, str) or version not in COMPATIBLE_VERSIONS:
+        shown = repr(version) if version is not None else "missing"
+        report.add(
+            "error",
+            ("naftiko",) if "naftiko" in data else (),
+            f"unsupported naftiko version {shown}: this runtime reads {SPEC_VERSION} "
+            f"(and {', '.join(v for v in COMPATIBLE_VERSIONS if v != SPEC_VERSION)} documents, read as "
+            f"{SPEC_VERSION})",
+        )
+        return None
+    _schema_pass(data if version == SPEC_VERSION else {**data, "naftiko": SPEC_VERSION}, report)
+    builder = Builder(report.file)
+    document = builder.document(data)
+    for path, message in builder.errors:
+        report.add("error", path, message)
+    if document is None or builder.errors:
+        return None
+    document = _resolve_imports(document, report, base_dir)
+    for severity, path, message, at_key in check_document(document):
+        report.add(severity, path, message, at_key=at_key)
+    return document
+
+
+def _schema_pass(data: Any, report: _Reporter) -> None:
+    from .schema import schema_issues
+
+    for issue in schema_issues(data):
+        if issue.key is not None:
+            report.add("warning", (*issue.path, issue.key), issue.message, at_key=True)
+        else:
+            report.add("warning", issue.path, issue.message)
+
+
+def _resolve_imports(document: m.NaftikoDocument, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocument:
+    capability = document.capability
+    if capability is None or not capability.imports:
+        return document
+    resolved: list[m.ConsumesHttp] = list(capability.consumes)
+    for imported in capability.imports:
+        where = (*imported.path, "location")
+        target = (base_dir / imported.location).resolve()
+        if not target.is_file():
+            report.add("error", where, f"imported consumer file {imported.location} does not exist")
+            continue
+        sub = load_file(target, display_name=_display(target))
+        for finding in sub.findings:
+            if finding.severity == "error":
+                report.findings.append(finding)
+        if sub.document is None:
+            report.add("error", where, f"imported consumer file {imported.location} has errors")
+            continue
+        source_consumes = list(sub.document.consumes)
+        if sub.document.capability is not None:
+            source_consumes += list(sub.document.capability.consumes)
+        match = next((c for c in source_consumes if c.namespace == imported.import_), None)
+        if match is None:
+            names = ", ".join(c.namespace for c in source_consumes) or "none"
+            report.add(
+                "error",
+                (*imported.path, "import"),
+                f"{imported.location} has no consumes namespace '{imported.import_}' (it has: {names})",
+            )
+            continue
+        resolved.append(replace(match, namespace=imported.as_ or match.namespace, path=imported.path))
+    return replace(document, capability=replace(capability, consumes=tuple(resolved)))
+
+
+def _display(target: FsPath) -> str:
+    try:
+        return str(target.relative_to(FsPath.cwd()))
+    except ValueError:
+        return str(target)
+
+
+def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    """Drop a schema warning when an error already speaks for the same node."""
+    items = list(findings)
+    error_paths = {f.path for f in items if f.severity == "error"}
+    out: list[Finding] = []
+    seen: set[tuple[str, int, int, str]] = set()
+    for f in items:
+        if f.severity == "warning" and any(f.path[: len(p)] == p and p for p in error_paths):
+            continue
+        key = (f.file, f.line, f.column, f.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(f)
+    return out
