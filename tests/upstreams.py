@@ -52,7 +52,9 @@ def scripted_app(responses: dict[str, tuple[int, str, str]]) -> Starlette:
             raise ConnectionResetError("dropped on purpose") if transport is None else ConnectionResetError()
         return Response(body, status_code=status, media_type=ctype)
 
-    return Starlette(routes=[Route("/{path:path}", handler, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
+    return Starlette(
+        routes=[Route("/{path:path}", handler, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])]
+    )
 
 
 __all__ = ["echo_app", "scripted_app", "PlainTextResponse"]

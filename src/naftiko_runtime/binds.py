@@ -35,7 +35,7 @@ class Secret(str):
 
 @dataclass(frozen=True, slots=True)
 class Bindings:
-    """Resolved binds: ``flat`` maps VARIABLE → value; ``namespaced`` maps bind namespace → {VARIABLE: value}."""
+    """Resolved binds: ``flat`` is VARIABLE → value; ``namespaced`` is namespace → {VARIABLE: value}."""
 
     flat: Mapping[str, Secret] = field(default_factory=dict)
     namespaced: Mapping[str, Mapping[str, Secret]] = field(default_factory=dict)

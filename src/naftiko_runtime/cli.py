@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="naftiko",
         description=f"Validate and serve Naftiko capability files (spec {SPEC_VERSION}).",
     )
-    parser.add_argument("--version", action="version", version=f"naftiko-runtime {__version__} (spec {SPEC_VERSION})")
+    parser.add_argument(
+        "--version", action="version", version=f"naftiko-runtime {__version__} (spec {SPEC_VERSION})"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     validate = sub.add_parser("validate", help="check capability files and print every finding")

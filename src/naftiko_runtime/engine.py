@@ -56,7 +56,9 @@ def compile_with(table: Mapping[str, m.WithValue], prefixes: Sequence[str]) -> t
     entries = []
     for key, value in table.items():
         if isinstance(value, str):
-            ref = next((value[len(p) :] for p in prefixes if value.startswith(p) and len(value) > len(p)), None)
+            ref = next(
+                (value[len(p) :] for p in prefixes if value.startswith(p) and len(value) > len(p)), None
+            )
             if ref is not None:
                 entries.append(WithEntry(key, ref=ref))
             elif has_template(value):
@@ -103,7 +105,7 @@ def apply_with(entries: Sequence[WithEntry], inputs: Mapping[str, Any], scopes: 
 
 @dataclass
 class Invocation:
-    """A compiled exposed operation. ``await run(inputs)`` returns an :class:`Outcome` or raises RequestError."""
+    """A compiled exposed operation: ``await run(inputs)`` returns an :class:`Outcome` or raises."""
 
     runtime: Runtime
     name: str
@@ -256,7 +258,9 @@ class Runtime:
         consumes = capability.consumes if capability else ()
         unknown = sorted(set(overrides) - {c.namespace for c in consumes})
         if unknown:
-            raise ValueError(f"no consumes namespace {', '.join(repr(u) for u in unknown)} to point elsewhere")
+            raise ValueError(
+                f"no consumes namespace {', '.join(repr(u) for u in unknown)} to point elsewhere"
+            )
         self.consumers: dict[str, HttpConsumer] = {
             c.namespace: HttpConsumer(
                 c, self.bindings, base_uri=overrides.get(c.namespace), timeouts=timeouts, redactor=self.redact
@@ -324,24 +328,37 @@ class Runtime:
                 raise KeyError(ref)
             namespace = ref.split(".", 1)[0]
             self._functions[ref] = self.invocation(
-                ref, call=fn.call, with_=fn.with_, outputs=fn.output_parameters, prefixes=(namespace + ".",),
-                steps=fn.steps, mappings=fn.mappings,
+                ref,
+                call=fn.call,
+                with_=fn.with_,
+                outputs=fn.output_parameters,
+                prefixes=(namespace + ".",),
+                steps=fn.steps,
+                mappings=fn.mappings,
             )
         return self._functions[ref]
 
     def _step(self, step: m.OperationStep, prefixes: Sequence[str]) -> _Step:
         if step.type == "call" and step.call:
             op = self.operation(step.call)
-            return _Step(step.name, operation=op, with_=compile_with(step.with_, prefixes),
-                         project=_projection(op.spec.output_parameters))
+            return _Step(
+                step.name,
+                operation=op,
+                with_=compile_with(step.with_, prefixes),
+                project=_projection(op.spec.output_parameters),
+            )
         if step.type == "lookup":
             value = step.lookup_value or ""
-            return _Step(step.name, lookup=_Lookup(
-                index=step.index or "", match=step.match or "",
-                value_path=compile_jsonpath(value) if value.startswith("$") else None,
-                value_template=compile_template(value) if not value.startswith("$") else None,
-                fields=step.output_parameters,
-            ))
+            return _Step(
+                step.name,
+                lookup=_Lookup(
+                    index=step.index or "",
+                    match=step.match or "",
+                    value_path=compile_jsonpath(value) if value.startswith("$") else None,
+                    value_template=compile_template(value) if not value.startswith("$") else None,
+                    fields=step.output_parameters,
+                ),
+            )
         raise NotImplementedError(f"{step.type} steps are not supported by this runtime")
 
     # --- errors and decoding ---
@@ -385,7 +402,8 @@ class Runtime:
                     operation=op.qualified,
                 ) from None
         raise UpstreamPayloadError(
-            f"{op.qualified}: outputRawFormat '{fmt}' is not supported by this runtime", operation=op.qualified
+            f"{op.qualified}: outputRawFormat '{fmt}' is not supported by this runtime",
+            operation=op.qualified,
         )
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
-from jsonpath_ng.ext import parse as _jsonpath_parse  # type: ignore[attr-defined]
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+from jsonpath_ng.ext import parse as _jsonpath_parse  # type: ignore[attr-defined]
 
 from .errors import TemplateError
 
@@ -80,7 +80,7 @@ def to_text(value: Any) -> str:
 
 # --- templates ------------------------------------------------------------------------------------------
 
-_TAG = re.compile(r"\{\{(\{?)\s*([^{}]*?)\s*\}?\}\}")
+_TAG = re.compile(r"\{\{\{\s*([^{}]*?)\s*\}\}\}|\{\{\s*([^{}]*?)\s*\}\}")
 _NAME = re.compile(r"^[A-Za-z0-9_$@*][A-Za-z0-9_\-.$@*]*$")
 
 
@@ -114,7 +114,9 @@ class Template:
         for i in range(1, len(parts), 2):
             value = lookup(scopes, parts[i])
             if value is MISSING or value is None:
-                raise TemplateError(f"{what} needs a value for '{parts[i]}', and none was given", name=parts[i])
+                raise TemplateError(
+                    f"{what} needs a value for '{parts[i]}', and none was given", name=parts[i]
+                )
             out.append(to_text(value))
             out.append(parts[i + 1])
         return "".join(out)
@@ -134,9 +136,11 @@ def compile_template(source: str) -> Template:
     parts: list[str] = []
     pos = 0
     for match in _TAG.finditer(source):
-        name = match.group(2)
+        name = match.group(1) if match.group(1) is not None else match.group(2)
         if name[:1] in ("#", "^", "/", "!", ">", "&", "="):
-            raise ExpressionError(f"template tag '{{{{{name}}}}}' is not supported (only {{{{name}}}} substitution)")
+            raise ExpressionError(
+                f"template tag '{{{{{name}}}}}' is not supported (only {{{{name}}}} substitution)"
+            )
         if not _NAME.match(name):
             raise ExpressionError(f"template tag '{{{{{name}}}}}' is not a valid name")
         parts.append(source[pos : match.start()])
@@ -254,7 +258,11 @@ def compile_jsonpath(source: str) -> JsonPath:
     normalised = _quote_odd_keys(text)
     try:
         compiled = _jsonpath_parse(normalised)
-    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # jsonpath-ng raises bare Exceptions too
+    except (
+        JsonPathLexerError,
+        JsonPathParserError,
+        Exception,
+    ) as exc:  # jsonpath-ng raises bare Exceptions too
         raise ExpressionError(f"invalid JSONPath {source!r}: {exc}") from exc
     definite = not any(token in normalised for token in ("*", "..", "?", ":", ","))
     return JsonPath(source, None, compiled, definite)

@@ -103,9 +103,20 @@ def compile_shape(param: OutputParameter, where: str) -> Shape:
         items = compile_shape(param.items, f"{where}[]")
     elif isinstance(param.items, tuple) and param.items:
         # orchestrated arrays list their item fields; they build one object per element
-        items = Shape("object", None, None, None, None, False,
-                      tuple((p.name or f"field{i}", compile_shape(p, f"{where}[].{p.name}"))
-                            for i, p in enumerate(param.items)), None, f"{where}[]")
+        items = Shape(
+            "object",
+            None,
+            None,
+            None,
+            None,
+            False,
+            tuple(
+                (p.name or f"field{i}", compile_shape(p, f"{where}[].{p.name}"))
+                for i, p in enumerate(param.items)
+            ),
+            None,
+            f"{where}[]",
+        )
     return Shape(
         kind=param.type,
         name=param.name,

@@ -8,7 +8,6 @@ only renders values and sends.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -139,7 +138,9 @@ _MEDIA = {
 class BoundOperation:
     """One consumed operation, compiled: ``await op.call(args, scopes)`` sends it and returns the response."""
 
-    def __init__(self, consumer: HttpConsumer, resource: m.ConsumedHttpResource, op: m.ConsumedHttpOperation) -> None:
+    def __init__(
+        self, consumer: HttpConsumer, resource: m.ConsumedHttpResource, op: m.ConsumedHttpOperation
+    ) -> None:
         self.consumer = consumer
         self.resource = resource
         self.spec = op
@@ -157,7 +158,9 @@ class BoundOperation:
         self.sent_params = tuple(p for p in self.params if p.in_ in ("query", "header", "cookie"))
         self.scope_params = tuple(p for p in self.params if p.in_ == "environment")
         self.body = op.body
-        self._body_template = compile_template(op.body.data) if op.body and isinstance(op.body.data, str) else None
+        self._body_template = (
+            compile_template(op.body.data) if op.body and isinstance(op.body.data, str) else None
+        )
         self.required_path = self.path.names
 
     def describe_path(self) -> str:
@@ -180,7 +183,9 @@ class BoundOperation:
             if value is None or value == "":
                 if p.required:
                     raise InvalidInputError(
-                        f"{self.qualified} needs {p.in_} parameter '{p.name}'", parameter=p.name, location=p.in_
+                        f"{self.qualified} needs {p.in_} parameter '{p.name}'",
+                        parameter=p.name,
+                        location=p.in_,
                     )
                 continue
             if p.in_ == "query":
@@ -217,7 +222,9 @@ class BoundOperation:
                 if value is None:
                     if p.required:
                         raise InvalidInputError(
-                            f"{self.qualified} needs a request body ('{p.name}')", parameter=p.name, location="body"
+                            f"{self.qualified} needs a request body ('{p.name}')",
+                            parameter=p.name,
+                            location="body",
                         )
                     continue
                 values[p.name] = value
@@ -229,8 +236,11 @@ class BoundOperation:
         if self._body_template is not None:
             text = self._body_template.render(scopes, what=what)
             if body.kind in ("raw", "json"):
-                media = "application/json" if body.kind == "json" or text.lstrip()[:1] in ("{", "[") else (
-                    "text/plain; charset=utf-8")
+                media = (
+                    "application/json"
+                    if body.kind == "json" or text.lstrip()[:1] in ("{", "[")
+                    else ("text/plain; charset=utf-8")
+                )
             else:
                 media = _MEDIA.get(body.kind, "text/plain; charset=utf-8")
             return text.encode("utf-8"), media
@@ -343,8 +353,10 @@ class HttpConsumer:
                 stats = request_stats.get()
                 if stats is not None:
                     stats["upstream_status"] = resp.status
-                return UpstreamResponse(resp.status, resp.reason or "", resp.headers.get("Content-Type", ""), body)
-        except (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+                return UpstreamResponse(
+                    resp.status, resp.reason or "", resp.headers.get("Content-Type", ""), body
+                )
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeoutError(
                 f"{op.qualified}: {self.origin} did not answer within {self.timeouts.total:g} s",
                 operation=op.qualified,
@@ -356,11 +368,13 @@ class HttpConsumer:
             ) from exc
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as exc:
             raise UpstreamUnavailableError(
-                f"{op.qualified}: {self.origin} closed the connection before answering", operation=op.qualified
+                f"{op.qualified}: {self.origin} closed the connection before answering",
+                operation=op.qualified,
             ) from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailableError(
-                f"{op.qualified}: request to {self.origin} failed ({type(exc).__name__})", operation=op.qualified
+                f"{op.qualified}: request to {self.origin} failed ({type(exc).__name__})",
+                operation=op.qualified,
             ) from exc
 
 
@@ -374,4 +388,3 @@ def _reason(error: OSError | None) -> str:
     if error is not None and error.strerror:
         return error.strerror.lower()
     return "connection failed"
-

@@ -16,11 +16,13 @@ def app_builder(adapter: m.Exposes) -> AppBuilder | None:
     if isinstance(adapter, m.ExposesRest):
         from .rest import build_rest_app
 
-        return build_rest_app
+        builder: AppBuilder = build_rest_app
+        return builder
     if isinstance(adapter, m.ExposesMcp):
         from .mcp import build_mcp_app
 
-        return build_mcp_app
+        builder = build_mcp_app
+        return builder
     return None
 
 

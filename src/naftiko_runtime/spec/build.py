@@ -36,7 +36,9 @@ class Builder:
     def error(self, path: Path, message: str) -> None:
         self.errors.append((path, message))
 
-    def get(self, node: Mapping[str, Any], key: str, path: Path, kind: type[T], *, required: bool = False) -> T | None:
+    def get(
+        self, node: Mapping[str, Any], key: str, path: Path, kind: type[T], *, required: bool = False
+    ) -> T | None:
         if key not in node or node[key] is None:
             if required:
                 self.error(path, f"'{key}' is required")
@@ -59,8 +61,16 @@ class Builder:
     def flag(self, node: Mapping[str, Any], key: str, path: Path) -> bool | None:
         return self.get(node, key, path, bool)
 
-    def enum(self, node: Mapping[str, Any], key: str, path: Path, allowed: tuple[str, ...],
-             *, required: bool = False, default: str | None = None) -> str | None:
+    def enum(
+        self,
+        node: Mapping[str, Any],
+        key: str,
+        path: Path,
+        allowed: tuple[str, ...],
+        *,
+        required: bool = False,
+        default: str | None = None,
+    ) -> str | None:
         value = self.text(node, key, path, required=required and default is None)
         if value is None:
             return default
@@ -69,8 +79,15 @@ class Builder:
             return default
         return value
 
-    def items(self, node: Mapping[str, Any], key: str, path: Path,
-              build: Callable[[Mapping[str, Any], Path], T | None], *, required: bool = False) -> tuple[T, ...]:
+    def items(
+        self,
+        node: Mapping[str, Any],
+        key: str,
+        path: Path,
+        build: Callable[[Mapping[str, Any], Path], T | None],
+        *,
+        required: bool = False,
+    ) -> tuple[T, ...]:
         seq = self.get(node, key, path, list, required=required)
         if seq is None:
             return ()
@@ -106,7 +123,10 @@ class Builder:
             if isinstance(value, (str, int, float, bool)):
                 out[key] = value
             else:
-                self.error((*path, "with", key), f"a 'with' value must be a string or a number, got {_describe(value)}")
+                self.error(
+                    (*path, "with", key),
+                    f"a 'with' value must be a string or a number, got {_describe(value)}",
+                )
         return out
 
     def port(self, node: Mapping[str, Any], path: Path, *, required: bool) -> int | None:
@@ -127,7 +147,9 @@ class Builder:
         info = self.info(info_node, ("info",)) if info_node is not None else None
         binds = self.items(data, "binds", (), self.binding)
         capability_node = self.get(data, "capability", (), dict)
-        capability = self.capability(capability_node, ("capability",)) if capability_node is not None else None
+        capability = (
+            self.capability(capability_node, ("capability",)) if capability_node is not None else None
+        )
         consumes = tuple(
             c for c in self.items(data, "consumes", (), self.consumes_entry) if isinstance(c, m.ConsumesHttp)
         )
@@ -153,7 +175,10 @@ class Builder:
             if isinstance(provider_key, (str, int)) and not isinstance(provider_key, bool):
                 clean[str(var)] = str(provider_key)
             else:
-                self.error((*path, "keys", var), f"a bind key must map to a provider key name, got {_describe(provider_key)}")
+                self.error(
+                    (*path, "keys", var),
+                    f"a bind key must map to a provider key name, got {_describe(provider_key)}",
+                )
         return m.Binding(
             namespace=self.req_text(node, "namespace", path),
             keys=clean,
@@ -174,7 +199,9 @@ class Builder:
 
     # --- consumes ---------------------------------------------------------------------------------------
 
-    def consumes_entry(self, node: Mapping[str, Any], path: Path) -> m.ConsumesHttp | m.ImportedConsumesHttp | None:
+    def consumes_entry(
+        self, node: Mapping[str, Any], path: Path
+    ) -> m.ConsumesHttp | m.ImportedConsumesHttp | None:
         if "location" in node:
             return m.ImportedConsumesHttp(
                 location=self.req_text(node, "location", path),
@@ -256,7 +283,9 @@ class Builder:
         if isinstance(body, str):
             return m.RequestBody(kind="raw", data=body, path=p)
         if not isinstance(body, dict):
-            self.error(p, f"a body is a template string or an object with 'type' and 'data', got {_describe(body)}")
+            self.error(
+                p, f"a body is a template string or an object with 'type' and 'data', got {_describe(body)}"
+            )
             return None
         kind = self.enum(body, "type", p, BODY_KINDS, required=True)
         if kind is None:
@@ -358,7 +387,9 @@ class Builder:
             node,
             "mappings",
             path,
-            lambda n, p: m.StepOutputMapping(self.req_text(n, "targetName", p), self.req_text(n, "value", p), p),
+            lambda n, p: m.StepOutputMapping(
+                self.req_text(n, "targetName", p), self.req_text(n, "value", p), p
+            ),
         )
 
     # --- exposes ----------------------------------------------------------------------------------------
@@ -398,7 +429,9 @@ class Builder:
                 path=path,
             )
         if kind is not None:
-            self.error((*path, "type"), f"unknown adapter type {kind!r} (expected rest, mcp, skill or control)")
+            self.error(
+                (*path, "type"), f"unknown adapter type {kind!r} (expected rest, mcp, skill or control)"
+            )
         return None
 
     def exposed_resource(self, node: Mapping[str, Any], path: Path) -> m.ExposedResource:
@@ -586,8 +619,14 @@ def _scalar_text(value: Any) -> str | None:
 
 
 def _kind_name(kind: type) -> str:
-    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "a list",
-            dict: "an object"}.get(kind, kind.__name__)
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        list: "a list",
+        dict: "an object",
+    }.get(kind, kind.__name__)
 
 
 def _describe(value: Any) -> str:

@@ -6,6 +6,7 @@ Yields ``(severity, path, message, at_key)``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ from . import model as m
 from .findings import Path
 
 Check = tuple[str, Path, str, bool]
+
+_PLACEHOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 #: the aliases a ``with`` reference may use for its own adapter, by adapter type
 ALIASES = {"rest": "rest", "mcp": "tools"}
@@ -30,10 +33,19 @@ def check_document(doc: m.NaftikoDocument) -> Iterator[Check]:
     consumers = {c.namespace: c for c in cap.consumes}
     for agg in cap.aggregates:
         for fn in agg.functions:
-            yield from _check_callable(doc, consumers, fn.call, fn.with_, fn.steps, fn.output_parameters,
-                                       fn.path, own=agg.namespace, alias=None,
-                                       declared={p.name for p in fn.input_parameters or ()},
-                                       derived=fn.input_parameters is None)
+            yield from _check_callable(
+                doc,
+                consumers,
+                fn.call,
+                fn.with_,
+                fn.steps,
+                fn.output_parameters,
+                fn.path,
+                own=agg.namespace,
+                alias=None,
+                declared={p.name for p in fn.input_parameters or ()},
+                derived=fn.input_parameters is None,
+            )
     for exposes in cap.exposes:
         if isinstance(exposes, m.ExposesRest):
             yield from _check_rest(doc, consumers, exposes)
@@ -53,12 +65,24 @@ def _check_consumers(consumers: tuple[m.ConsumesHttp, ...]) -> Iterator[Check]:
                     yield from _template((*c.path, "authentication", key), text)
         seen_ops: dict[str, Path] = {}
         for resource in c.resources:
+            for name in compile_path(resource.path_template).names:
+                if not _PLACEHOLDER.match(name):
+                    yield (
+                        "error",
+                        (*resource.path, "path"),
+                        f"path placeholder '{name}' is not a parameter name",
+                        False,
+                    )
             for param in resource.input_parameters:
                 yield from _template((*param.path, "value"), param.value)
             for op in resource.operations:
                 if op.name in seen_ops:
-                    yield ("warning", (*op.path, "name"),
-                           f"operation '{op.name}' is declared twice in '{c.namespace}'; calls use the first", False)
+                    yield (
+                        "warning",
+                        (*op.path, "name"),
+                        f"operation '{op.name}' is declared twice in '{c.namespace}'; calls use the first",
+                        False,
+                    )
                 seen_ops.setdefault(op.name, op.path)
                 for param in op.input_parameters:
                     yield from _template((*param.path, "value"), param.value)
@@ -75,8 +99,12 @@ def _check_namespaces(cap: m.Capability) -> Iterator[Check]:
     entries += [(a.namespace, "aggregate", a.path) for a in cap.aggregates]
     for namespace, kind, path in entries:
         if namespace in seen:
-            yield ("error", (*path, "namespace"),
-                   f"namespace '{namespace}' is already used by a {seen[namespace]}; namespaces must be unique", False)
+            yield (
+                "error",
+                (*path, "namespace"),
+                f"namespace '{namespace}' is already used by a {seen[namespace]}; namespaces must be unique",
+                False,
+            )
         else:
             seen[namespace] = kind
 
@@ -96,53 +124,104 @@ def _check_ports(cap: m.Capability) -> Iterator[Check]:
             used[key] = name
 
 
-def _check_rest(doc: m.NaftikoDocument, consumers: Mapping[str, m.ConsumesHttp], rest: m.ExposesRest) -> Iterator[Check]:
+def _check_rest(
+    doc: m.NaftikoDocument, consumers: Mapping[str, m.ConsumesHttp], rest: m.ExposesRest
+) -> Iterator[Check]:
     routes: dict[tuple[str, str], Path] = {}
     for resource in rest.resources:
         route = compile_path(resource.path_template)
         normalised = "/".join("{}" if i % 2 else part for i, part in enumerate(route.parts))
         path_vars = set(route.names)
         if resource.forward is not None and resource.forward.target_namespace not in consumers:
-            yield ("error", (*resource.forward.path, "targetNamespace"),
-                   f"forward target '{resource.forward.target_namespace}' is not a consumes namespace", False)
+            yield (
+                "error",
+                (*resource.forward.path, "targetNamespace"),
+                f"forward target '{resource.forward.target_namespace}' is not a consumes namespace",
+                False,
+            )
         for op in resource.operations:
             key = (normalised, op.method)
             if key in routes:
-                yield ("error", (*op.path, "method"),
-                       f"{op.method} {resource.path_template} is already declared by another operation", False)
+                yield (
+                    "error",
+                    (*op.path, "method"),
+                    f"{op.method} {resource.path_template} is already declared by another operation",
+                    False,
+                )
             routes[key] = op.path
             declared = {p.name for p in (*resource.input_parameters, *op.input_parameters)}
             for param in (*resource.input_parameters, *op.input_parameters):
                 if param.in_ == "path" and param.name not in path_vars:
-                    yield ("error", (*param.path, "name"),
-                           f"path parameter '{param.name}' is not a placeholder of {resource.path_template}", False)
+                    yield (
+                        "error",
+                        (*param.path, "name"),
+                        f"path parameter '{param.name}' is not a placeholder of {resource.path_template}",
+                        False,
+                    )
                 if param.value is not None and param.value.startswith("$"):
                     yield from _jsonpath((*param.path, "value"), param.value)
-            yield from _check_callable(doc, consumers, op.call, op.with_, op.steps, op.output_parameters, op.path,
-                                       own=rest.namespace, alias="rest", declared=declared | path_vars,
-                                       derived=False, ref=op.ref)
+            yield from _check_callable(
+                doc,
+                consumers,
+                op.call,
+                op.with_,
+                op.steps,
+                op.output_parameters,
+                op.path,
+                own=rest.namespace,
+                alias="rest",
+                declared=declared | path_vars,
+                derived=False,
+                ref=op.ref,
+            )
 
 
-def _check_mcp(doc: m.NaftikoDocument, consumers: Mapping[str, m.ConsumesHttp], mcp: m.ExposesMcp) -> Iterator[Check]:
+def _check_mcp(
+    doc: m.NaftikoDocument, consumers: Mapping[str, m.ConsumesHttp], mcp: m.ExposesMcp
+) -> Iterator[Check]:
     names: set[str] = set()
     for tool in mcp.tools:
         if tool.name in names:
             yield ("error", (*tool.path, "name"), f"tool '{tool.name}' is declared twice", False)
         names.add(tool.name)
         declared = {p.name for p in tool.input_parameters or ()}
-        yield from _check_callable(doc, consumers, tool.call, tool.with_, tool.steps, tool.output_parameters,
-                                   tool.path, own=mcp.namespace, alias="tools", declared=declared,
-                                   derived=tool.input_parameters is None, ref=tool.ref)
+        yield from _check_callable(
+            doc,
+            consumers,
+            tool.call,
+            tool.with_,
+            tool.steps,
+            tool.output_parameters,
+            tool.path,
+            own=mcp.namespace,
+            alias="tools",
+            declared=declared,
+            derived=tool.input_parameters is None,
+            ref=tool.ref,
+        )
         if tool.input_parameters:
             for key, value in tool.with_.items():
                 if key in declared and not _is_reference(value, mcp.namespace, "tools"):
-                    yield ("warning", (*tool.path, "with", key),
-                           f"'with' sets '{key}' to a fixed value, overriding the tool argument of the same name",
-                           False)
+                    yield (
+                        "warning",
+                        (*tool.path, "with", key),
+                        f"'with' sets '{key}' to a fixed value, overriding the tool argument of that name",
+                        False,
+                    )
     for resource in mcp.resources:
-        yield from _check_callable(doc, consumers, resource.call, resource.with_, resource.steps,
-                                   resource.output_parameters, resource.path, own=mcp.namespace, alias="tools",
-                                   declared=set(compile_path(resource.uri).names), derived=False)
+        yield from _check_callable(
+            doc,
+            consumers,
+            resource.call,
+            resource.with_,
+            resource.steps,
+            resource.output_parameters,
+            resource.path,
+            own=mcp.namespace,
+            alias="tools",
+            declared=set(compile_path(resource.uri).names),
+            derived=False,
+        )
     for prompt in mcp.prompts:
         for i, message in enumerate(prompt.template):
             yield from _template((*prompt.path, "template", i, "content"), message.content)
@@ -180,22 +259,27 @@ def _check_callable(
         return
     consumer, resource, op = target
     placeholders = compile_path(resource.path_template).names
-    fed_by_value = {p.name for p in (*consumer.input_parameters, *resource.input_parameters, *op.input_parameters)
-                    if p.value is not None or p.in_ == "environment"}
+    fed_by_value = {
+        p.name
+        for p in (*consumer.input_parameters, *resource.input_parameters, *op.input_parameters)
+        if p.value is not None or p.in_ == "environment"
+    }
     lowered = {d.lower() for d in declared}
     for name in placeholders:
         if name in with_ or name in fed_by_value or derived:
             continue
         if name in declared or name.lower() in lowered:
             continue
-        yield ("error", (*path, "call"),
-               f"'{call}' needs path parameter '{name}' ({resource.path_template}), and nothing feeds it: "
-               f"add `with: {{{name}: {alias or own}.<input>}}` or declare an input named '{name}'", False)
+        yield (
+            "error",
+            (*path, "call"),
+            f"'{call}' needs path parameter '{name}' ({resource.path_template}), and nothing feeds it: "
+            f"add `with: {{{name}: {alias or own}.<input>}}` or declare an input named '{name}'",
+            False,
+        )
 
 
-def _call_target(
-    consumers: Mapping[str, m.ConsumesHttp], call: str, path: Path
-) -> Iterator[Check] | Any:
+def _call_target(consumers: Mapping[str, m.ConsumesHttp], call: str, path: Path) -> Iterator[Check] | Any:
     namespace, dot, operation = call.partition(".")
     if not dot or "." in operation:
         yield ("error", path, f"call '{call}' must be '<consumes namespace>.<operation name>'", False)
@@ -203,12 +287,22 @@ def _call_target(
     consumer = consumers.get(namespace)
     if consumer is None:
         known = ", ".join(sorted(consumers)) or "none"
-        yield ("error", path, f"call '{call}' names no consumes namespace '{namespace}' (declared: {known})", False)
+        yield (
+            "error",
+            path,
+            f"call '{call}' names no consumes namespace '{namespace}' (declared: {known})",
+            False,
+        )
         return None
     found = consumer.find(operation)
     if found is None:
         ops = ", ".join(op.name for r in consumer.resources for op in r.operations) or "none"
-        yield ("error", path, f"call '{call}': '{namespace}' has no operation '{operation}' (it has: {ops})", False)
+        yield (
+            "error",
+            path,
+            f"call '{call}': '{namespace}' has no operation '{operation}' (it has: {ops})",
+            False,
+        )
         return None
     return consumer, found[0], found[1]
 

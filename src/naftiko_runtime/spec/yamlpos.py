@@ -16,7 +16,7 @@ from .findings import Path
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver: unquoted dates stay strings, as the spec's patterns expect."""
+    """SafeLoader without the timestamp resolver: unquoted dates stay strings, as the spec expects."""
 
 
 _Loader.yaml_implicit_resolvers = {

@@ -1,0 +1,166 @@
+"""Invocations: ``with`` references, aliases, templates and literals; mock operations; steps."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from naftiko_runtime.binds import Bindings, Secret
+from naftiko_runtime.engine import Runtime, apply_with, compile_with
+from naftiko_runtime.errors import TemplateError
+from naftiko_runtime.spec.loader import load_text
+
+from .support import run_asgi
+from .upstreams import scripted_app
+
+
+def test_with_references_aliases_templates_and_literals() -> None:
+    entries = compile_with(
+        {"runId": "rest.runId", "other": "svc.Other", "key": "{{env.KEY}}-{{runid}}", "lit": "rest", "n": 3},
+        ("svc.", "rest."),
+    )
+    args = apply_with(entries, {"runid": "r-1", "other": "o"}, [{"env": {"KEY": "k"}}])
+    assert args == {"runid": "r-1", "other": "o", "runId": "r-1", "key": "k-r-1", "lit": "rest", "n": 3}
+
+
+def test_with_reference_to_a_missing_input_leaves_the_key_unset() -> None:
+    args = apply_with(compile_with({"runId": "tools.runId"}, ("tools.",)), {"runId": "x", "a": 1}, [])
+    assert args["runId"] == "x"
+    args = apply_with(compile_with({"runId": "tools.nope"}, ("tools.",)), {"a": 1}, [])
+    assert "runId" not in args
+
+
+def test_with_template_missing_name_is_a_request_error() -> None:
+    with pytest.raises(TemplateError, match="'with' value 'key' needs a value for 'missing'"):
+        apply_with(compile_with({"key": "{{missing}}"}, ()), {}, [])
+
+
+MOCK = """\
+naftiko: 1.0.0-alpha2
+info: {label: m, description: m}
+capability:
+  exposes:
+  - type: mcp
+    namespace: ships
+    port: 0
+    tools:
+    - name: get-ship
+      description: d
+      inputParameters:
+      - {name: imo, type: string, description: d}
+      outputParameters:
+      - {name: imo, type: string, value: "{{imo}}"}
+      - {name: name, type: string, value: Northern Star}
+"""
+
+
+def test_mock_operation_answers_without_upstream() -> None:
+    doc = load_text(MOCK, "m.yaml").require()
+    tool = doc.capability.exposes[0].tools[0]  # type: ignore[union-attr]
+
+    async def go() -> Any:
+        async with Runtime(doc) as rt:
+            inv = rt.invocation("get-ship", call=None, with_={}, outputs=tool.output_parameters, prefixes=())
+            return await inv.run({"imo": "IMO-1"})
+
+    out = asyncio.run(go())
+    assert (out.status, out.data) == (200, {"imo": "IMO-1", "name": "Northern Star"})
+
+
+STEPS = """\
+naftiko: 1.0.0-alpha2
+info: {label: s, description: s}
+capability:
+  consumes:
+  - type: http
+    namespace: reg
+    baseUri: http://h
+    resources:
+    - name: ship
+      path: /ships/{{imo}}
+      operations:
+      - name: get-ship
+    - name: crew
+      path: /crew
+      operations:
+      - name: list-crew
+  exposes:
+  - type: mcp
+    namespace: fleet
+    port: 0
+    tools:
+    - name: ship-with-crew
+      description: d
+      inputParameters:
+      - {name: imo, type: string, description: d}
+      steps:
+      - {type: call, name: get-ship, call: reg.get-ship, with: {imo: fleet.imo}}
+      - {type: call, name: list-crew, call: reg.list-crew}
+      - type: lookup
+        name: resolve-crew
+        index: list-crew
+        match: id
+        lookupValue: $.get-ship.crewIds
+        outputParameters: [name]
+      mappings:
+      - {targetName: ship.name, value: $.get-ship.name}
+      - {targetName: crew, value: $.resolve-crew}
+      outputParameters:
+      - {name: ship, type: object, properties: {name: {type: string}}}
+"""
+
+
+def test_steps_call_lookup_and_mappings() -> None:
+    app = scripted_app(
+        {
+            "/ships/IMO-1": (200, "application/json", '{"name": "Star", "crewIds": ["c2", "c1"]}'),
+            "/crew": (200, "application/json", '[{"id": "c1", "name": "Ann"}, {"id": "c2", "name": "Bo"}]'),
+        }
+    )
+    doc = load_text(STEPS, "s.yaml").require()
+    tool = doc.capability.exposes[0].tools[0]  # type: ignore[union-attr]
+
+    async def go(url: str) -> Any:
+        async with Runtime(doc, upstreams={"reg": url}) as rt:
+            inv = rt.invocation(
+                tool.name,
+                call=None,
+                with_={},
+                outputs=tool.output_parameters,
+                prefixes=("fleet.",),
+                steps=tool.steps,
+                mappings=tool.mappings,
+            )
+            return await inv.run({"imo": "IMO-1"})
+
+    with run_asgi(app) as url:
+        out = asyncio.run(go(url))
+    assert out.status == 200
+    assert out.data == {"ship": {"name": "Star"}, "crew": [{"name": "Bo"}, {"name": "Ann"}]}
+
+
+def test_runtime_redacts_bound_values_from_upstream_errors() -> None:
+    app = scripted_app({"/ships/x": (500, "text/plain", "boom: token super-secret-token leaked")})
+    doc = load_text(STEPS, "s.yaml").require()
+    bindings = Bindings(flat={"T": Secret("super-secret-token")})
+
+    async def go(url: str) -> str:
+        async with Runtime(doc, bindings, upstreams={"reg": url}) as rt:
+            inv = rt.invocation("t", call="reg.get-ship", with_={}, outputs=(), prefixes=())
+            try:
+                await inv.run({"imo": "x"})
+            except Exception as exc:  # noqa: BLE001
+                return str(exc)
+        return ""
+
+    with run_asgi(app) as url:
+        message = asyncio.run(go(url))
+    assert "reg.get-ship returned HTTP 500" in message and "super-secret" not in message and "***" in message
+
+
+def test_unknown_upstream_override_is_refused() -> None:
+    doc = load_text(STEPS, "s.yaml").require()
+    with pytest.raises(ValueError, match="no consumes namespace 'nope'"):
+        Runtime(doc, upstreams={"nope": "http://x"})
