@@ -64,7 +64,7 @@ class InboundAuth:
             self.challenge = f'ApiKey realm="{realm}"'
         else:
             raise UnsupportedAuthentication(
-                f"{auth.type} inbound authentication is not supported by this runtime; not serving the adapter"
+                f"{auth.type} inbound authentication is not supported by this runtime; adapter not served"
             )
         if not self.expected or self.expected in (b":",):
             raise UnsupportedAuthentication(
