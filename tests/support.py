@@ -45,7 +45,8 @@ def free_port() -> int:
 @contextlib.contextmanager
 def run_asgi(app: Any, *, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve an ASGI app with uvicorn in a background thread on an ephemeral port; yield its base URL."""
-    sock = socket.socket()
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets it recognises as TCP
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="auto")
