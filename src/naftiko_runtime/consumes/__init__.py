@@ -1,0 +1,1 @@
+"""Consumed APIs: compiled upstream operations."""

@@ -1,0 +1,1 @@
+"""The capability document: loading, validation and the typed model."""
