@@ -1,0 +1,410 @@
+"""``naftiko serve`` as a real process: start-up lines, requests, access logs, exit codes and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from naftiko_runtime.serve import BoundAdapter, serve
+
+from .support import ROOT, free_port, requires_shared, run_asgi, write_seed
+from .upstreams import echo_app
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "tok-serve-8d41c2a7"
+
+CAPABILITY = """\
+naftiko: 1.0.0-alpha2
+info: {label: Echo, description: serve tests}
+binds:
+- namespace: env
+  keys: {ECHO_TOKEN: ECHO_TOKEN}
+capability:
+  consumes:
+  - type: http
+    namespace: echo
+    baseUri: http://127.0.0.1:9
+    authentication: {type: bearer, token: "{{ECHO_TOKEN}}"}
+    resources:
+    - name: any
+      path: /any/{rest}
+      operations:
+      - name: get-any
+        method: GET
+        inputParameters: [{name: rest, in: path}, {name: x-echo-delay, in: header}]
+  exposes:
+  - type: rest
+    namespace: NAMESPACE
+    port: 18080
+    resources:
+    - path: /any/{rest}
+      operations: [{method: GET, name: get-any, call: echo.get-any}]
+"""
+
+SHARED_CONSUMES = """\
+naftiko: 1.0.0-alpha2
+consumes:
+- type: http
+  namespace: echo
+  baseUri: http://127.0.0.1:9
+  authentication: {type: bearer, token: "{{ECHO_TOKEN}}"}
+  resources:
+  - name: any
+    path: /any/{rest}
+    operations:
+    - {name: get-any, method: GET, inputParameters: [{name: rest, in: path}]}
+"""
+
+IMPORTING = """\
+naftiko: 1.0.0-alpha2
+info: {label: Importer, description: uses a shared consumes file}
+binds:
+- namespace: env
+  keys: {ECHO_TOKEN: ECHO_TOKEN}
+capability:
+  consumes:
+  - {import: echo, location: ./echo-consumes.yaml}
+  exposes:
+  - type: rest
+    namespace: importer
+    port: 18081
+    resources:
+    - path: /any/{rest}
+      operations: [{method: GET, call: echo.get-any}]
+  - type: control
+    port: 18082
+"""
+
+ADAPTER_LINE = re.compile(r"\s(rest|mcp)\s+(\S+)\s+(http://\S+)$")
+ACCESS_LINE = re.compile(
+    r"naftiko\.access\s+adapter=(?P<adapter>\S+) method=(?P<method>\S+) path=(?P<path>\S+) "
+    r"status=(?P<status>\d+) upstream_status=(?P<upstream>\S+) duration_ms=\d+\.\d$"
+)
+
+
+def write_capability(folder: Path, namespace: str = "echo-rest", name: str | None = None, extra: str = "") -> Path:
+    path = folder / (name or f"{namespace}.yaml")
+    path.write_text(CAPABILITY.replace("NAMESPACE", namespace) + extra, encoding="utf-8")
+    return path
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ECHO_TOKEN", "INNGEST_SIGNING_KEY")}
+    env.update({"ECHO_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}, **extra)
+    return env
+
+
+def naftiko(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "naftiko_runtime", "serve", *args], capture_output=True,
+                          text=True, env=env or environment(), cwd=ROOT, timeout=30, check=False)
+
+
+class Served:
+    """A running ``naftiko serve`` process whose stderr is collected line by line."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "naftiko_runtime", "serve", *args], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or environment(), cwd=ROOT,
+        )
+        self.lines: list[str] = []
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+            if " ready: " in line:
+                self._ready.set()
+        self._ready.set()
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    def urls(self, timeout: float = 20) -> dict[str, str]:
+        assert self._ready.wait(timeout), self.log
+        assert self.proc.poll() is None, self.log
+        return {found.group(2): found.group(3) for line in self.lines if (found := ADAPTER_LINE.search(line))}
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    def access_lines(self) -> list[re.Match[str]]:
+        return [found for line in self.lines if (found := ACCESS_LINE.search(line))]
+
+
+@contextlib.contextmanager
+def served(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
+    process = Served(*args, env=env)
+    try:
+        yield process
+    finally:
+        if process.proc.poll() is None:
+            process.proc.kill()
+            process.proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[str]:
+    with run_asgi(echo_app()) as url:
+        yield url
+
+
+# --- serving -------------------------------------------------------------------------------------------
+
+
+def test_serves_requests_and_writes_one_access_line_per_request(tmp_path: Path, echo: str) -> None:
+    path = write_capability(tmp_path)
+    with served(str(path), "--port", "echo-rest=0", "--upstream", f"echo={echo}") as server:
+        urls = server.urls()
+        assert list(urls) == ["echo-rest"] and re.fullmatch(r"http://127\.0\.0\.1:\d+/", urls["echo-rest"])
+        assert any(re.search(r"\srest  echo-rest  http://127\.0\.0\.1:\d+/$", line) for line in server.lines)
+        base = urls["echo-rest"].rstrip("/")
+        response = httpx.get(f"{base}/any/a%2Fb", params={"secret-looking": TOKEN})
+        assert response.status_code == 200
+        echoed = response.json()
+        assert echoed["path"] == "/any/a%2Fb" and echoed["headers"]["authorization"] == "Bearer ***"
+        assert httpx.get(f"{base}/nowhere").status_code == 404
+        assert httpx.get(f"{base}/openapi.json").json()["paths"]["/any/{rest}"]["get"]["operationId"] == "get-any"
+        assert server.stop() == 0
+    access = [found.groupdict() for found in server.access_lines()]
+    assert access[:2] == [
+        {"adapter": "echo-rest", "method": "GET", "path": "/any/a%2Fb", "status": "200", "upstream": "200"},
+        {"adapter": "echo-rest", "method": "GET", "path": "/nowhere", "status": "404", "upstream": "-"},
+    ]
+    assert TOKEN not in server.log and "secret-looking" not in server.log
+
+
+def test_sigterm_lets_the_in_flight_request_finish_and_exits_0(tmp_path: Path, echo: str) -> None:
+    path = write_capability(tmp_path)
+    with served(str(path), "--port", "echo-rest=0", "--upstream", f"echo={echo}") as server:
+        base = server.urls()["echo-rest"].rstrip("/")
+        result: dict[str, httpx.Response] = {}
+        request = threading.Thread(target=lambda: result.setdefault(
+            "r", httpx.get(f"{base}/any/slow", params={"x-echo-delay": "1"}, timeout=10)))
+        request.start()
+        time.sleep(0.4)
+        assert server.stop(signal.SIGTERM) == 0
+        request.join(10)
+    assert result["r"].status_code == 200 and result["r"].json()["path"] == "/any/slow"
+    assert any("SIGTERM" in line for line in server.lines)
+
+
+def test_workers_share_the_port(tmp_path: Path, echo: str) -> None:
+    path = write_capability(tmp_path)
+    with served(str(path), "--port", "echo-rest=0", "--upstream", f"echo={echo}", "--workers", "2") as server:
+        base = server.urls()["echo-rest"].rstrip("/")
+        assert any("2 worker processes" in line for line in server.lines)
+        for i in range(6):  # a new connection each time, so the kernel spreads them
+            assert httpx.get(f"{base}/any/w{i}").json()["path"] == f"/any/w{i}"
+        assert server.stop(signal.SIGINT) == 0
+    assert len(server.access_lines()) == 6
+
+
+def test_folder_serves_capabilities_but_not_shared_consumes_files(tmp_path: Path, echo: str) -> None:
+    (tmp_path / "echo-consumes.yaml").write_text(SHARED_CONSUMES, encoding="utf-8")
+    (tmp_path / "importer.yaml").write_text(IMPORTING, encoding="utf-8")
+    (tmp_path / "secrets.yml").write_text("some-key: value\n", encoding="utf-8")
+    write_capability(tmp_path, "echo-rest")
+    with served(str(tmp_path), "--port", "importer=0", "--port", "echo-rest=0", "--upstream", f"echo={echo}") as server:
+        urls = server.urls()
+        assert sorted(urls) == ["echo-rest", "importer"]  # two capabilities, one process
+        for url in urls.values():
+            assert httpx.get(url + "any/x").json()["path"] == "/any/x"
+        assert any("control adapter" in line and "not served" in line for line in server.lines)
+        assert server.stop() == 0
+
+
+@requires_shared
+def test_the_seed_serves_its_rest_routes(tmp_path: Path, echo: str) -> None:
+    path = write_seed(tmp_path)
+    env = environment(INNGEST_SIGNING_KEY="signkey-0c1d2e3f", INNGEST_EVENT_KEY="eventkey-9")
+    args = ("--port", "inngest-workflow-rest=0", "--port", "inngest-workflow-mcp=0",
+            "--upstream", f"inngest-workflow={echo}")
+    with served(str(path), *args, env=env) as server:
+        urls = server.urls()
+        rest = urls["inngest-workflow-rest"]
+        assert any(re.search(r"\srest  inngest-workflow-rest  http://127\.0\.0\.1:\d+/$", line)
+                   for line in server.lines)
+        if "inngest-workflow-mcp" in urls:
+            assert urls["inngest-workflow-mcp"].endswith("/mcp")
+        echoed = httpx.post(rest + "v1/workflows/trigger/order.created", json={"name": "order.created"}).json()
+        assert (echoed["path"], echoed["body"]) == ("/e/order.created", {"name": "order.created"})
+        assert httpx.get(rest + "v1/workflows/runs/r-1/trace").json()["path"] == "/v2/runs/r-1/trace"
+        assert server.stop() == 0
+    assert "signkey-0c1d2e3f" not in server.log
+
+
+def test_in_process_api(tmp_path: Path, echo: str) -> None:
+    path = write_capability(tmp_path)
+    started: list[list[BoundAdapter]] = []
+    control: dict[str, object] = {}
+
+    def ready(adapters: list[BoundAdapter]) -> None:
+        started.append(adapters)
+        control["loop"] = asyncio.get_running_loop()
+        control["up"].set()  # type: ignore[attr-defined]
+
+    async def main() -> None:
+        control["stop"] = stop = asyncio.Event()
+        await serve([path], ports={"echo-rest": 0}, upstreams={"echo": echo}, environ={"ECHO_TOKEN": TOKEN},
+                    ready=ready, stop=stop)
+
+    control["up"] = threading.Event()
+    thread = threading.Thread(target=asyncio.run, args=(main(),))
+    thread.start()
+    assert control["up"].wait(10)  # type: ignore[attr-defined]
+    (bound,) = started[0]
+    assert (bound.kind, bound.namespace, bound.port) == ("rest", "echo-rest", int(bound.url.rsplit(":", 1)[1][:-1]))
+    assert httpx.get(bound.url + "any/in-process").json()["path"] == "/any/in-process"
+    loop = control["loop"]
+    loop.call_soon_threadsafe(control["stop"].set)  # type: ignore[attr-defined]
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+# --- refusing to start ---------------------------------------------------------------------------------
+
+
+def test_port_in_use_exits_1_naming_the_adapter_and_port(tmp_path: Path) -> None:
+    path = write_capability(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = naftiko(str(path), "--port", f"echo-rest={port}")
+    assert result.returncode == 1
+    assert "echo-rest" in result.stderr and f"127.0.0.1:{port}" in result.stderr
+    assert "address already in use" in result.stderr
+
+
+def test_two_adapters_on_one_port_exit_1_naming_both(tmp_path: Path) -> None:
+    one, two = write_capability(tmp_path, "first-rest"), write_capability(tmp_path, "second-rest")
+    port = str(free_port())
+    result = naftiko(str(one), str(two), "--port", f"first-rest={port}", "--port", f"second-rest={port}")
+    assert result.returncode == 1
+    assert "first-rest" in result.stderr and "second-rest" in result.stderr and port in result.stderr
+
+
+def test_load_error_exits_1_with_file_line_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(CAPABILITY.replace("NAMESPACE", "x").replace("call: echo.get-any", "call: nope.get-any"))
+    result = naftiko(str(path))
+    assert result.returncode == 1
+    assert re.search(rf"^{re.escape(str(path))}:\d+:\d+\s.*error: .*nope", result.stderr, re.MULTILINE)
+
+
+def test_strict_refuses_warnings(tmp_path: Path) -> None:
+    path = write_capability(tmp_path, extra="    description: not allowed on a rest adapter\n")
+    result = naftiko(str(path), "--strict", "--port", "echo-rest=0")
+    assert result.returncode == 1
+    assert re.search(r":\d+:\d+\s.*error: unknown key 'description'", result.stderr)
+
+
+def test_missing_bind_exits_1(tmp_path: Path) -> None:
+    path = write_capability(tmp_path)
+    env = environment()
+    del env["ECHO_TOKEN"]
+    result = naftiko(str(path), "--port", "echo-rest=0", env=env)
+    assert result.returncode == 1 and "ECHO_TOKEN" in result.stderr
+
+
+def test_env_file_provides_binds(tmp_path: Path, echo: str) -> None:
+    path = write_capability(tmp_path)
+    (tmp_path / "serve.env").write_text(f"ECHO_TOKEN='{TOKEN}'\n", encoding="utf-8")
+    env = environment()
+    del env["ECHO_TOKEN"]
+    with served(str(path), "--env-file", str(tmp_path / "serve.env"), "--port", "echo-rest=0",
+                "--upstream", f"echo={echo}", env=env) as server:
+        base = server.urls()["echo-rest"]
+        assert httpx.get(base + "any/e").json()["headers"]["authorization"] == "Bearer ***"
+        assert server.stop() == 0
+
+
+@pytest.mark.parametrize(
+    "option", [("--port", "nobody=0"), ("--upstream", "nobody=http://x"), ("--port", "echo-rest=http")]
+)
+def test_unknown_namespaces_and_bad_values_exit_2(tmp_path: Path, option: tuple[str, str]) -> None:
+    result = naftiko(str(write_capability(tmp_path)), *option)
+    assert result.returncode == 2
+    assert option[0] in result.stderr
+
+
+STDIO = """\
+naftiko: 1.0.0-alpha2
+info: {label: Stdio, description: serve --stdio}
+capability:
+  consumes:
+  - type: http
+    namespace: api
+    baseUri: http://127.0.0.1:9
+    resources:
+    - name: any
+      path: /any/{rest}
+      operations:
+      - {name: get-any, method: GET, inputParameters: [{name: rest, in: path, description: d}]}
+  exposes:
+  - type: mcp
+    transport: stdio
+    namespace: stdio-tools
+    tools:
+    - {name: get-any, description: Echo a path., call: api.get-any}
+    - name: ping
+      description: A mock answer.
+      outputParameters: [{name: pong, type: boolean, const: true}]
+  - type: rest
+    namespace: not-with-stdio
+    port: 18083
+    resources:
+    - path: /x/{rest}
+      operations: [{method: GET, call: api.get-any}]
+"""
+
+
+def test_stdio_serves_the_one_stdio_adapter_over_stdin_and_stdout(tmp_path: Path, echo: str) -> None:
+    from mcp import Client, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    path = tmp_path / "stdio.yaml"
+    path.write_text(STDIO, encoding="utf-8")
+    errors = tmp_path / "stderr.txt"
+
+    async def go() -> None:
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "naftiko_runtime", "serve", "--stdio", str(path),
+                                          "--upstream", f"api={echo}"], cwd=str(ROOT))
+        with errors.open("w") as errlog:
+            async with Client(stdio_client(params, errlog=errlog)) as client:
+                assert {t.name for t in (await client.list_tools()).tools} == {"get-any", "ping"}
+                got = await client.call_tool("get-any", {"rest": "a b"})
+                assert isinstance(got.structured_content, dict)
+                assert got.structured_content["path"] == "/any/a%20b"
+
+    asyncio.run(go())
+    assert "not-with-stdio" in errors.read_text() and "not served with --stdio" in errors.read_text()
+
+
+def test_stdio_needs_exactly_one_stdio_adapter(tmp_path: Path) -> None:
+    result = naftiko("--stdio", str(write_capability(tmp_path)))
+    assert result.returncode == 2 and "--stdio" in result.stderr
