@@ -97,8 +97,10 @@ def _resolve_one(bind: Binding, env: Mapping[str, str], base: Path) -> dict[str,
         out: dict[str, Secret] = {}
         missing = [provider for provider in bind.keys.values() if provider not in env]
         if missing:
-            names = ", ".join(sorted(set(missing)))
-            raise BindingError(f"{where}: environment variable {names} is not set")
+            names = sorted(set(missing))
+            if len(names) == 1:
+                raise BindingError(f"{where}: environment variable {names[0]} is not set")
+            raise BindingError(f"{where}: environment variables {', '.join(names)} are not set")
         for var, provider in bind.keys.items():
             out[var] = Secret(env[provider])
         return out

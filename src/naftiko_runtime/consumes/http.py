@@ -15,7 +15,7 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
@@ -133,6 +133,16 @@ _MEDIA = {
     "sparql": "application/sparql-query",
     "formUrlEncoded": "application/x-www-form-urlencoded",
 }
+
+
+class SendTarget(Protocol):
+    """What :meth:`HttpConsumer.send` needs of an operation: its method, and its name for messages."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def qualified(self) -> str: ...
 
 
 class BoundOperation:
@@ -334,7 +344,7 @@ class HttpConsumer:
 
     async def send(
         self,
-        op: BoundOperation,
+        op: SendTarget,
         url: str,
         headers: CIMultiDict[str],
         data: Any,

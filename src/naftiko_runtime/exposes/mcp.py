@@ -116,6 +116,12 @@ class _Tool:
         else:
             text = _json(outcome.data)
             structured = outcome.data if isinstance(outcome.data, dict) else None
+        scrubbed = self.invocation.runtime.redact(text)
+        if scrubbed is not text and scrubbed != text:
+            # an upstream echoed a bound secret back: it leaves neither as text nor as structured content
+            text = scrubbed
+            if structured is not None:
+                structured = json.loads(scrubbed)
         if self.output_validator is not None:
             if structured is None:
                 kind = "a text body" if outcome.raw is not None else _json_kind(outcome.data)

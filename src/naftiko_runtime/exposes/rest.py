@@ -35,7 +35,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import Receive, Scope, Send
 
-from ..consumes.http import BoundOperation, HttpConsumer
+from ..consumes.http import HttpConsumer
 from ..engine import Invocation, Outcome, Runtime
 from ..errors import InvalidInputError, RequestError, UpstreamStatusError
 from ..expressions import (
@@ -498,7 +498,7 @@ class _Forward:
         if qs:
             url += "?" + qs
         data = await read_body(request)
-        target = cast(BoundOperation, _ForwardTarget(request.method, self.qualified))
+        target = _ForwardTarget(request.method, self.qualified)
         response = await consumer.send(target, url, headers, data or None, middleware)
         outcome = Outcome(response.status, raw=response.body, content_type=response.content_type or None)
         return outcome_response(outcome, self.runtime.redact)
