@@ -408,3 +408,35 @@ def test_stdio_serves_the_one_stdio_adapter_over_stdin_and_stdout(tmp_path: Path
 def test_stdio_needs_exactly_one_stdio_adapter(tmp_path: Path) -> None:
     result = naftiko("--stdio", str(write_capability(tmp_path)))
     assert result.returncode == 2 and "--stdio" in result.stderr
+
+
+MCP_MOCK = """\
+naftiko: 1.0.0-alpha2
+info: {label: m, description: m}
+capability:
+  exposes:
+  - type: mcp
+    namespace: hello-mcp
+    port: 1
+    tools:
+    - name: hello
+      description: says hello
+      inputParameters:
+      - {name: who, type: string, description: who}
+      outputParameters:
+      - {name: greeting, type: string, value: "Hello, {{who}}!"}
+"""
+
+
+def test_allow_host_admits_a_named_host_for_mcp_and_nothing_else(tmp_path: Path) -> None:
+    path = tmp_path / "mcp.yaml"
+    path.write_text(MCP_MOCK)
+    with served(str(path), "--port", "hello-mcp=0", "--allow-host", "agents.example") as server:
+        url = server.urls()["hello-mcp"]
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        headers = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
+        allowed = httpx.post(url, json=body, headers={**headers, "host": "agents.example:9090"})
+        assert allowed.status_code == 200 and allowed.json()["result"]["tools"][0]["name"] == "hello"
+        refused = httpx.post(url, json=body, headers={**headers, "host": "evil.example:9090"})
+        assert refused.status_code == 421
+        assert server.stop() == 0

@@ -104,6 +104,8 @@ class Plan:
     capabilities: list[Capability]
     adapters: list[BoundAdapter]
     stdio: BoundAdapter | None = None
+    #: extra Host names MCP adapters accept (DNS-rebinding protection admits loopback and the bound address)
+    allow_hosts: list[str] = field(default_factory=list)
 
     def close(self) -> None:
         for bound in self.adapters:
@@ -445,7 +447,12 @@ async def run(
                 await runtime.start()
             builder = app_builder(bound.adapter)
             assert builder is not None
-            app = builder(bound.adapter, runtime, host=bound.host, port=bound.port)
+            extra: dict[str, Any] = {}
+            if isinstance(bound.adapter, m.ExposesMcp) and plan.allow_hosts:
+                patterns = [p for h in plan.allow_hosts for p in (h, f"{h}:*")]
+                extra["allowed_hosts"] = patterns
+                extra["allowed_origins"] = [f"{s}://{p}" for p in patterns for s in ("http", "https")]
+            app = builder(bound.adapter, runtime, host=bound.host, port=bound.port, **extra)
             app = protect(app, bound.adapter, runtime.bind_scopes)
             servers.append(_server(AccessLog(app, bound.namespace)))
         with _signals(servers, stop):
@@ -623,6 +630,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="serve with N processes sharing each port (default 1)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a host name MCP clients may use besides loopback and the bound address "
+                        "(DNS-rebinding protection); repeatable")
     parser.add_argument("--stdio", action="store_true",
                         help="serve the capability's stdio MCP adapter on stdin/stdout (one capability only)")
 
@@ -690,6 +700,7 @@ def serve_command(args: argparse.Namespace) -> int:
         _load_env_files(args.env_file)
         plan = prepare(args.paths, host=args.host, ports=ports, upstreams=upstreams, strict=args.strict,
                        stdio=args.stdio, on_finding=lambda f: say(f.format()))
+        plan.allow_hosts = list(args.allow_host)
     except UsageError as exc:
         say(f"naftiko serve: {exc}")
         return 2
