@@ -22,10 +22,17 @@ from typing import Any
 
 from .binds import Bindings, Redactor
 from .consumes.http import BoundOperation, HttpConsumer, Timeouts, UpstreamResponse
-from .errors import MappingError, RequestError, UpstreamPayloadError, UpstreamStatusError
+from .errors import (
+    MappingError,
+    RequestError,
+    UnsupportedFeatureError,
+    UpstreamPayloadError,
+    UpstreamStatusError,
+)
 from .expressions import MISSING, JsonPath, Template, compile_jsonpath, compile_template, has_template
 from .shaping import OutputShaper, compile_mock, compile_outputs, mock_outputs
 from .spec import model as m
+from .spec.findings import format_path
 
 Scopes = Sequence[Mapping[str, Any]]
 
@@ -359,7 +366,10 @@ class Runtime:
                     fields=step.output_parameters,
                 ),
             )
-        raise NotImplementedError(f"{step.type} steps are not supported by this runtime")
+        raise UnsupportedFeatureError(
+            f"{self.document.file}: {format_path(step.path)}: {step.type} steps are not supported "
+            "by this runtime (the adapter is not served)"
+        )
 
     # --- errors and decoding ---
 

@@ -7,6 +7,7 @@ never a bound value::
     NaftikoError
     ├── SpecError                    the document cannot be interpreted (carries its findings)
     ├── BindingError                 a bind cannot be resolved (missing variable, file, key, scheme)
+    ├── UnsupportedFeatureError      valid alpha2 that this runtime does not run (e.g. script steps)
     └── RequestError                 one call failed; ``status`` is the HTTP status REST answers with
         ├── InvalidInputError   400  a caller's input is missing or malformed
         ├── TemplateError       400  a template names a value that the call does not have
@@ -44,6 +45,10 @@ class SpecError(NaftikoError):
 
 class BindingError(NaftikoError):
     """A bind could not be resolved. The message names the key and the bind, never a value."""
+
+
+class UnsupportedFeatureError(NaftikoError):
+    """The document is valid, but uses a feature this runtime does not run; it names the file and path."""
 
 
 class RequestError(NaftikoError):

@@ -147,7 +147,8 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def _describe(adapter: m.Exposes, file: str) -> str:
-    return f"{adapter.type} adapter '{adapter.namespace}' ({file})"
+    name = f"'{adapter.namespace}'" if adapter.namespace else f"on port {adapter.port}"
+    return f"{adapter.type} adapter {name} ({file})"
 
 
 def _builder(adapter: m.Exposes) -> AppBuilder | None:
