@@ -440,3 +440,16 @@ def test_allow_host_admits_a_named_host_for_mcp_and_nothing_else(tmp_path: Path)
         refused = httpx.post(url, json=body, headers={**headers, "host": "evil.example:9090"})
         assert refused.status_code == 421
         assert server.stop() == 0
+
+
+def test_upstream_timeout_option_gives_504(tmp_path: Path, echo: str) -> None:
+    path = write_capability(tmp_path)
+    args = (str(path), "--port", "echo-rest=0", "--upstream", f"echo={echo}", "--upstream-timeout", "0.5")
+    with served(*args) as server:
+        base = server.urls()["echo-rest"].rstrip("/")
+        slow = httpx.get(f"{base}/any/a", params={"x-echo-delay": "3"}, timeout=10)
+        assert slow.status_code == 504 and slow.headers["content-type"] == "application/problem+json"
+        assert "did not answer within 0.5 s" in slow.json()["detail"]
+        assert httpx.get(f"{base}/any/b").status_code == 200
+        assert server.stop() == 0
+    assert naftiko(str(path), "--upstream-timeout", "0").returncode == 2

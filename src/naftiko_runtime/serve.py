@@ -38,6 +38,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from .binds import Bindings, parse_dotenv, resolve_binds
+from .consumes.http import Timeouts
 from .errors import BindingError, NaftikoError, SpecError
 from .spec import model as m
 from .spec.findings import Finding
@@ -106,6 +107,7 @@ class Plan:
     stdio: BoundAdapter | None = None
     #: extra Host names MCP adapters accept (DNS-rebinding protection admits loopback and the bound address)
     allow_hosts: list[str] = field(default_factory=list)
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
     def close(self) -> None:
         for bound in self.adapters:
@@ -444,7 +446,9 @@ async def run(
             cap = bound.capability
             runtime = runtimes.get(id(cap))
             if runtime is None:
-                runtime = runtimes[id(cap)] = Runtime(cap.document, cap.bindings, upstreams=cap.upstreams)
+                runtime = runtimes[id(cap)] = Runtime(
+                    cap.document, cap.bindings, upstreams=cap.upstreams, timeouts=plan.timeouts
+                )
                 await runtime.start()
             builder = app_builder(bound.adapter)
             assert builder is not None
@@ -494,7 +498,8 @@ async def run_stdio(plan: Plan) -> None:
     from .exposes.mcp import run_stdio as mcp_stdio
 
     cap = bound.capability
-    async with Runtime(cap.document, cap.bindings, upstreams=cap.upstreams) as runtime:
+    runtime = Runtime(cap.document, cap.bindings, upstreams=cap.upstreams, timeouts=plan.timeouts)
+    async with runtime:
         log.info("%s", bound.line)
         await mcp_stdio(bound.adapter, runtime)
 
@@ -631,6 +636,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="serve with N processes sharing each port (default 1)")
+    defaults = Timeouts()
+    parser.add_argument("--upstream-timeout", type=float, default=defaults.total, metavar="SECONDS",
+                        help="give up on an upstream call after SECONDS (default %(default)g): 504")
+    parser.add_argument("--connect-timeout", type=float, default=defaults.connect, metavar="SECONDS",
+                        help="give up connecting to an upstream after SECONDS (default %(default)g)")
     parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                         help="a host name MCP clients may use besides loopback and the bound address "
                         "(DNS-rebinding protection); repeatable")
@@ -702,6 +712,9 @@ def serve_command(args: argparse.Namespace) -> int:
         plan = prepare(args.paths, host=args.host, ports=ports, upstreams=upstreams, strict=args.strict,
                        stdio=args.stdio, on_finding=lambda f: say(f.format()))
         plan.allow_hosts = list(args.allow_host)
+        if args.upstream_timeout <= 0 or args.connect_timeout <= 0:
+            raise UsageError("timeouts must be positive")
+        plan.timeouts = Timeouts(connect=args.connect_timeout, total=args.upstream_timeout)
     except UsageError as exc:
         say(f"naftiko serve: {exc}")
         return 2
