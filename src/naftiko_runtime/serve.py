@@ -708,13 +708,14 @@ def serve_command(args: argparse.Namespace) -> int:
         if args.stdio and args.workers > 1:
             raise UsageError("--stdio serves one stdio session: it cannot use --workers")
         ports, upstreams = _ports(args.port), _upstreams(args.upstream)
+        if args.upstream_timeout <= 0 or args.connect_timeout <= 0:
+            raise UsageError("--upstream-timeout and --connect-timeout must be positive")
+        timeouts = Timeouts(connect=args.connect_timeout, total=args.upstream_timeout)
         _load_env_files(args.env_file)
         plan = prepare(args.paths, host=args.host, ports=ports, upstreams=upstreams, strict=args.strict,
                        stdio=args.stdio, on_finding=lambda f: say(f.format()))
         plan.allow_hosts = list(args.allow_host)
-        if args.upstream_timeout <= 0 or args.connect_timeout <= 0:
-            raise UsageError("timeouts must be positive")
-        plan.timeouts = Timeouts(connect=args.connect_timeout, total=args.upstream_timeout)
+        plan.timeouts = timeouts
     except UsageError as exc:
         say(f"naftiko serve: {exc}")
         return 2
