@@ -85,7 +85,9 @@ def call(
             inv = rt.invocation(
                 "t", call=f"{namespace}.{operation}", with_=with_ or {}, outputs=(), prefixes=("t.",)
             )
-            return await inv.run(inputs)
+            outcome = await inv.run(inputs)
+            # a JSON body with nothing to shape is passed through unparsed: read it here
+            return Outcome(outcome.status, data=outcome.value()) if outcome.raw_json else outcome
 
     return asyncio.run(go())
 

@@ -164,3 +164,43 @@ def test_unknown_upstream_override_is_refused() -> None:
     doc = load_text(STEPS, "s.yaml").require()
     with pytest.raises(ValueError, match="no consumes namespace 'nope'"):
         Runtime(doc, upstreams={"nope": "http://x"})
+
+
+def test_identity_outputs_pass_the_upstream_json_through_unparsed() -> None:
+    from naftiko_runtime.spec.model import OutputParameter
+
+    app = scripted_app(
+        {
+            "/ships/obj": (200, "application/json", '{"name": "Star"}'),
+            "/ships/arr": (200, "application/json", "[1, 2]"),
+            "/ships/html": (200, "text/html", "<p>not json</p>"),
+        }
+    )
+    doc = load_text(STEPS, "s.yaml").require()
+    identity = (OutputParameter("object", mapping="$."),)
+
+    async def go(url: str) -> list[Any]:
+        async with Runtime(doc, upstreams={"reg": url}) as rt:
+            inv = rt.invocation("t", call="reg.get-ship", with_={}, outputs=identity, prefixes=())
+            obj = await inv.run({"imo": "obj"})
+            arr = await inv.run({"imo": "arr"})
+            try:
+                await inv.run({"imo": "html"})
+            except Exception as exc:  # noqa: BLE001
+                return [obj, arr, type(exc).__name__]
+        return []
+
+    with run_asgi(app) as url:
+        obj, arr, error = asyncio.run(go(url))
+    assert obj.raw_json and obj.raw == b'{"name": "Star"}' and obj.value() == {"name": "Star"}
+    assert not arr.raw_json and arr.data == [1, 2]  # not an object: decoded and returned as is
+    assert error == "UpstreamPayloadError"
+
+
+def test_redactor_bytes_fast_path() -> None:
+    from naftiko_runtime.binds import Redactor
+
+    redact = Redactor(["s3cret-value"])
+    clean = b'{"a": 1}'
+    assert redact.bytes(clean) is clean
+    assert redact.bytes(b'{"t": "s3cret-value"}') == b'{"t": "***"}'

@@ -56,24 +56,35 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._pattern: re.Pattern[str] | None = None
+        self._needles: tuple[str, ...] = ()
+        self._needles_b: tuple[bytes, ...] = ()
         self.update(secrets)
 
     def update(self, secrets: Iterable[str]) -> None:
         from urllib.parse import quote
 
-        known = set(self._pattern.pattern.split("|")) if self._pattern else set()
+        known = set(self._needles)
         for s in secrets:
             # very short values would redact ordinary words; a secret shorter than 4 chars is no secret
             if len(s) >= 4:
-                known.add(re.escape(str(s)))
-                known.add(re.escape(quote(str(s), safe="")))
-        known.discard("")
-        self._pattern = re.compile("|".join(sorted(known, key=len, reverse=True))) if known else None
+                known.update((str(s), quote(str(s), safe="")))
+        # longest first, so a secret that contains another is replaced whole
+        ordered = sorted(known, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(k) for k in ordered)) if ordered else None
+        # plain substring tests come first: far cheaper than the regex on text that holds no secret
+        self._needles = tuple(ordered)
+        self._needles_b = tuple(k.encode("utf-8") for k in ordered)
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None or not text:
+        if self._pattern is None or not text or not any(n in text for n in self._needles):
             return text
         return self._pattern.sub("***", text)
+
+    def bytes(self, body: bytes) -> bytes:
+        """The same for a UTF-8 body; a body holding no secret is returned as is, without decoding."""
+        if self._pattern is None or not body or not any(n in body for n in self._needles_b):
+            return body
+        return self(body.decode("utf-8", "replace")).encode("utf-8")
 
 
 def resolve_binds(

@@ -46,6 +46,14 @@ class Outcome:
     raw: bytes | None = None
     content_type: str | None = None
     empty: bool = False
+    #: ``raw`` is the upstream's JSON, passed through unparsed (the outputs would return it unchanged)
+    raw_json: bool = False
+
+    def value(self) -> Any:
+        """The JSON value, parsing a passed-through body when needed (``None`` for empty or non-JSON)."""
+        if self.raw is not None:
+            return json.loads(self.raw) if self.raw_json else None
+        return self.data
 
 
 # --- with ----------------------------------------------------------------------------------------------
@@ -129,8 +137,11 @@ class Invocation:
         args = apply_with(self.with_, inputs, scopes)
         if self.delegate is not None:
             outcome = await self.delegate.run(args)
-            if outcome.data is not None and not self.shaper.passthrough:
-                outcome.data = self.shaper.apply(outcome.data, (*scopes, args), self.name)
+            if self.shaper.identity is None and not outcome.empty:
+                value = outcome.value()
+                if value is not None:
+                    shaped = self.shaper.apply(value, (*scopes, args), self.name)
+                    outcome = Outcome(outcome.status, data=shaped)
             return outcome
         if self.steps:
             return await self._run_steps(args, scopes)
@@ -146,10 +157,17 @@ class Invocation:
         status = response.status
         if status >= 400:
             raise self.runtime.status_error(op, response)
-        if not response.body.strip():
+        body = response.body
+        if not body.strip():
             return Outcome(status, data=None, empty=True)
-        if self.shaper.passthrough and not _looks_json(response.content_type, response.body):
-            return Outcome(status, raw=response.body, content_type=response.content_type or None)
+        identity = self.shaper.identity
+        if identity is not None and op.spec.output_raw_format == "json":
+            if _looks_json(response.content_type, body):
+                head = body.lstrip()[:1]
+                if identity == "any" or head == (b"{" if identity == "object" else b"["):
+                    return Outcome(status, raw=body, content_type="application/json", raw_json=True)
+            elif identity == "any" and self.shaper.passthrough:
+                return Outcome(status, raw=body, content_type=response.content_type or None)
         payload = self.runtime.decode(op, response)
         return Outcome(status, data=self.shaper.apply(payload, (*scopes, args), op.qualified))
 

@@ -139,6 +139,22 @@ class OutputShaper:
     def passthrough(self) -> bool:
         return not self.shapes
 
+    @property
+    def identity(self) -> str | None:
+        """The kind expected when shaping returns the payload unchanged (no outputs: "any"), else None.
+
+        ``[{type: object, mapping: $.}]`` is the common case: it lets a call skip decoding and re-encoding.
+        """
+        if not self.shapes:
+            return "any"
+        if len(self.shapes) != 1 or self.named:
+            return None
+        shape = self.shapes[0]
+        if (shape.template is not None or shape.has_const or shape.properties is not None
+                or shape.items is not None or shape.path is None or shape.path.keys != ()):
+            return None
+        return shape.kind if shape.kind in ("object", "array") else "any"
+
     def apply(self, payload: Any, scopes: Sequence[Mapping[str, Any]], operation: str) -> Any:
         if not self.shapes:
             return payload

@@ -106,6 +106,11 @@ class _Tool:
 
     def _result(self, outcome: Outcome) -> types.CallToolResult:
         structured: dict[str, Any] | None = None
+        if outcome.raw_json:
+            try:
+                outcome = Outcome(outcome.status, data=json.loads(outcome.raw or b""))
+            except ValueError:
+                return self._error(f"{self.name} failed: the upstream answered with invalid JSON")
         if outcome.raw is not None:
             text = outcome.raw.decode("utf-8", "replace")
         elif outcome.empty:

@@ -35,6 +35,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import Receive, Scope, Send
 
+from ..binds import Redactor
 from ..consumes.http import HttpConsumer
 from ..engine import Invocation, Outcome, Runtime
 from ..errors import InvalidInputError, RequestError, UpstreamStatusError
@@ -118,10 +119,13 @@ def outcome_response(outcome: Outcome, redact: Callable[[str], str]) -> Response
         return Response(status_code=outcome.status)
     if outcome.raw is not None:
         raw = outcome.raw
-        try:
-            raw = redact(raw.decode("utf-8")).encode("utf-8")
-        except UnicodeDecodeError:
-            pass
+        if isinstance(redact, Redactor):
+            raw = redact.bytes(raw)
+        else:
+            try:
+                raw = redact(raw.decode("utf-8")).encode("utf-8")
+            except UnicodeDecodeError:
+                pass
         return Response(raw, status_code=outcome.status,
                         headers={"content-type": outcome.content_type or "application/octet-stream"})
     return JsonResponse(outcome.data, status_code=outcome.status, redact=redact)
