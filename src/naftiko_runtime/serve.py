@@ -173,6 +173,7 @@ def prepare(
     stdio: bool = False,
     environ: Mapping[str, str] | None = None,
     on_finding: Callable[[Finding], None] | None = None,
+    reuse_port: bool = False,
 ) -> Plan:
     """Load, resolve binds, plan and bind. Raises SpecError, BindingError, UsageError or ServeError."""
     report = on_finding or (lambda f: log.warning("%s", f.format()))
@@ -240,7 +241,7 @@ def prepare(
     if not plan.adapters:
         raise ServeError("no adapter to serve")
     _check_shared_ports(plan.adapters)
-    _bind_all(plan.adapters)
+    _bind_all(plan.adapters, reuse_port=reuse_port)
     return plan
 
 
@@ -280,13 +281,15 @@ def _check_shared_ports(adapters: Sequence[BoundAdapter]) -> None:
         raise ServeError("; ".join(clashes) + " (give one of them another port with --port NAMESPACE=PORT)")
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     infos.sort(key=lambda info: info[0] != socket.AF_INET)
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
         sock.listen(2048)
     except BaseException:
@@ -295,12 +298,12 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _bind_all(adapters: Sequence[BoundAdapter]) -> None:
+def _bind_all(adapters: Sequence[BoundAdapter], *, reuse_port: bool = False) -> None:
     """Bind every socket up front, so that a port in use stops start-up before anything serves."""
     failures: list[str] = []
     for bound in adapters:
         try:
-            bound.sock = _listen(bound.host, bound.port)
+            bound.sock = _listen(bound.host, bound.port, reuse_port=reuse_port)
         except OSError as exc:
             reason = {errno.EADDRINUSE: "address already in use", errno.EACCES: "permission denied"}.get(
                 exc.errno or 0, exc.strerror or str(exc))
@@ -529,7 +532,20 @@ async def serve(
 _SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def _worker(plan: Plan, conn: Connection) -> None:
+def _own_sockets(plan: Plan) -> None:
+    """Give this worker its own listening sockets on the same ports (SO_REUSEPORT).
+
+    With one shared socket, the worker that wins the first accepts keeps every keep-alive connection and the
+    others idle; with a socket each, the kernel spreads new connections across the workers.
+    """
+    for bound in plan.adapters:
+        if bound.sock is not None:
+            inherited = bound.sock
+            bound.sock = _listen(bound.host, bound.port, reuse_port=True)
+            inherited.close()
+
+
+def _worker(plan: Plan, conn: Connection, index: int) -> None:
     # forked with SIGINT/SIGTERM blocked and the parent's handlers: until the event loop takes over, a
     # signal ends this worker quietly
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -541,6 +557,8 @@ def _worker(plan: Plan, conn: Connection) -> None:
         conn.close()
 
     try:
+        if index > 0:  # the first worker keeps the sockets the parent bound, so no connection is dropped
+            _own_sockets(plan)
         asyncio.run(run(plan, ready=ready, quiet=True))
     except KeyboardInterrupt:
         pass
@@ -570,7 +588,7 @@ def run_workers(plan: Plan, workers: int) -> int:
         try:
             for i in range(workers):
                 reader, writer = context.Pipe(duplex=False)
-                proc = context.Process(target=_worker, args=(plan, writer), name=f"naftiko-worker-{i + 1}")
+                proc = context.Process(target=_worker, args=(plan, writer, i), name=f"naftiko-worker-{i + 1}")
                 proc.start()
                 writer.close()
                 children.append((proc, reader))
@@ -713,7 +731,7 @@ def serve_command(args: argparse.Namespace) -> int:
         timeouts = Timeouts(connect=args.connect_timeout, total=args.upstream_timeout)
         _load_env_files(args.env_file)
         plan = prepare(args.paths, host=args.host, ports=ports, upstreams=upstreams, strict=args.strict,
-                       stdio=args.stdio, on_finding=lambda f: say(f.format()))
+                       stdio=args.stdio, on_finding=lambda f: say(f.format()), reuse_port=args.workers > 1)
         plan.allow_hosts = list(args.allow_host)
         plan.timeouts = timeouts
     except UsageError as exc:

@@ -14,7 +14,6 @@ import yaml
 
 from .findings import Path
 
-
 # libyaml's parser when PyYAML was built with it (about 3x faster to load a capability), else pure Python
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
