@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -453,3 +454,23 @@ def test_upstream_timeout_option_gives_504(tmp_path: Path, echo: str) -> None:
         assert httpx.get(f"{base}/any/b").status_code == 200
         assert server.stop() == 0
     assert naftiko(str(path), "--upstream-timeout", "0").returncode == 2
+
+
+def test_stdio_serves_an_http_mcp_adapter_when_it_is_the_only_one(tmp_path: Path) -> None:
+    from mcp import Client, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    path = tmp_path / "mcp.yaml"
+    path.write_text(MCP_MOCK)
+
+    async def go() -> Any:
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "naftiko_runtime", "serve", "--stdio", str(path)], cwd=str(ROOT)
+        )
+        with (tmp_path / "stderr.txt").open("w") as errlog:
+            async with Client(stdio_client(params, errlog=errlog)) as client:
+                return await client.call_tool("hello", {"who": "Ada"})
+
+    result = asyncio.run(go())
+    assert result.structured_content == {"greeting": "Hello, Ada!"}
+    assert "serving it on stdin/stdout" in (tmp_path / "stderr.txt").read_text()

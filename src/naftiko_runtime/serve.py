@@ -211,6 +211,7 @@ def prepare(
 
     plan = Plan(capabilities, [])
     stdio_adapters: list[BoundAdapter] = []
+    http_mcp: list[BoundAdapter] = []
     for cap in capabilities:
         assert cap.document.capability is not None
         for adapter in cap.document.capability.exposes:
@@ -224,7 +225,10 @@ def prepare(
                 else:
                     log.warning("%s uses the stdio transport: start with --stdio to serve it", what)
             elif stdio:
-                log.warning("%s is not served with --stdio", what)
+                if isinstance(adapter, m.ExposesMcp):
+                    http_mcp.append(BoundAdapter("mcp", adapter.namespace, "", 0, "stdio", adapter, cap))
+                else:
+                    log.warning("%s is not served with --stdio", what)
             elif _builder(adapter) is not None:
                 _check_inbound(adapter, cap, what)
                 port = ports.get(adapter.namespace, adapter.port or 0)
@@ -233,10 +237,15 @@ def prepare(
                                                   adapter, cap))
 
     if stdio:
-        if len(capabilities) != 1 or len(stdio_adapters) != 1:
-            raise UsageError(f"--stdio serves exactly one capability with one stdio MCP adapter; found "
-                             f"{len(capabilities)} capabilities and {len(stdio_adapters)} stdio adapters")
-        plan.stdio = stdio_adapters[0]
+        # the capability's stdio MCP adapter; failing that, its one MCP adapter, served on stdio instead
+        chosen = stdio_adapters or http_mcp
+        if len(capabilities) != 1 or len(chosen) != 1:
+            raise UsageError(f"--stdio serves exactly one capability with one MCP adapter; found "
+                             f"{len(capabilities)} capabilities and {len(chosen)} candidate MCP adapters")
+        if not stdio_adapters:
+            what = _describe(chosen[0].adapter, chosen[0].capability.file)
+            log.info("%s: serving it on stdin/stdout", what)
+        plan.stdio = chosen[0]
         return plan
     if not plan.adapters:
         raise ServeError("no adapter to serve")
