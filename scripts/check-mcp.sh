@@ -13,9 +13,10 @@
 #
 # Capabilities served:
 #   - mock: an inline, mock-only capability (always; needs no network);
+#   - workflow: capabilities/durable-workflow.yaml against the local Inngest stand-in (always);
 #   - seed: the seed capability from ../shared, against an in-process echo upstream (when ../shared exists).
 #
-# Usage:   scripts/check-mcp.sh [mock|seed ...]          (default: mock, plus seed when available)
+# Usage:   scripts/check-mcp.sh [mock|workflow|seed ...]   (default: mock and workflow, plus seed when available)
 # Env:     PYTHON                 the interpreter with naftiko_runtime installed (default: .venv/bin/python)
 #          NAFTIKO_MCP_TOOLS      the tool cache (default: ${XDG_CACHE_HOME:-$HOME/.cache}/naftiko-mcp-tools)
 # Needs:   node + npm (Node 20 works; the Inspector warns that it prefers 22), python3 with venv.
@@ -111,7 +112,16 @@ capability:
 """
 
 upstreams, env = {}, {}
-if which == "seed":
+if which == "workflow":
+    from naftiko_runtime.inngest_dev import DevConfig, create_app
+
+    keys = {"INNGEST_SIGNING_KEY": "signkey-check-00ff", "INNGEST_EVENT_KEY": "ek-check-only"}
+    config = DevConfig.from_mapping({"signing_keys": [keys["INNGEST_SIGNING_KEY"]],
+                                     "event_keys": [keys["INNGEST_EVENT_KEY"]]})
+    standin = run_asgi(create_app(config)).__enter__()
+    doc = load_file(root / "capabilities" / "durable-workflow.yaml").require()
+    upstreams, env = {"inngest-events": standin, "inngest-api": standin}, keys
+elif which == "seed":
     doc = load_file(write_seed(Path(tempfile.mkdtemp()))).require()
     echo = run_asgi(echo_app())
     upstreams = {"inngest-workflow": echo.__enter__()}
@@ -166,6 +176,10 @@ check() {
     mock)
       tool=greet args='{"who":"Ada","tone":"warm"}' bad='{"tone":"warm"}'
       names="['greet']" ;;
+    workflow)
+      tool=list-apps args='{}' bad='{"cursor":5}'
+      names="['trigger-workflow','list-apps','discover-functions','list-event-runs','list-runs',"
+      names+="'get-canonical-run','get-run-trace','cancel-workflow']" ;;
     seed)
       tool=get-canonical-run args='{"runId":"run-123"}' bad='{}'
       names="['trigger-workflow','discover-functions','get-canonical-run','get-run-trace','cancel-workflow']" ;;
@@ -211,13 +225,16 @@ check() {
 main() {
   local targets=("$@")
   if [ ${#targets[@]} -eq 0 ]; then
-    targets=(mock)
+    targets=(mock workflow)
     [ -d "$ROOT/../shared/seeds" ] && targets+=(seed)
   fi
   [ -x "$PY" ] || die "no Python at $PY (set PYTHON)"
   install_tools
   for which in "${targets[@]}"; do
-    case $which in mock|seed) check "$which" ;; *) die "unknown target '$which' (mock or seed)" ;; esac
+    case $which in
+      mock|workflow|seed) check "$which" ;;
+      *) die "unknown target '$which' (mock, workflow or seed)" ;;
+    esac
   done
   log "all MCP checks passed (${targets[*]})"
 }

@@ -471,7 +471,9 @@ async def run(
                 extra["allowed_origins"] = [f"{s}://{p}" for p in patterns for s in ("http", "https")]
             app = builder(bound.adapter, runtime, host=bound.host, port=bound.port, **extra)
             app = protect(app, bound.adapter, runtime.bind_scopes)
-            servers.append(_server(AccessLog(app, bound.namespace)))
+            if access_log.isEnabledFor(logging.INFO):  # no access log asked for: no per-request bookkeeping
+                app = AccessLog(app, bound.namespace)
+            servers.append(_server(app))
         with _signals(servers, stop):
             tasks = [asyncio.create_task(server.serve(sockets=[bound.sock] if bound.sock else None))
                      for server, bound in zip(servers, plan.adapters, strict=True)]

@@ -22,12 +22,15 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
+from .. import __version__
 from ..binds import Bindings, Redactor
 from ..errors import InvalidInputError, UpstreamTimeoutError, UpstreamUnavailableError
 from ..expressions import MISSING, Template, compile_path, compile_template, to_text
 from ..spec import model as m
 
 Scopes = Sequence[Mapping[str, Any]]
+
+USER_AGENT = f"naftiko-runtime/{__version__}"
 
 #: Per-request statistics for access logs. An exposer puts a fresh dict here when a request starts; every
 #: upstream exchange made on its behalf (even from a task the SDK spawned) records its status in it.
@@ -318,7 +321,7 @@ class HttpConsumer:
         self.redact = redactor or Redactor()
         self.auth = _Auth(spec.authentication, bindings.scopes)
         self.redact.update(self.auth.secrets())
-        self.default_headers: dict[str, str] = {"Accept": "application/json"}
+        self.default_headers: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
         self.operations: dict[str, BoundOperation] = {}
         for resource in spec.resources:
             for op in resource.operations:
@@ -333,9 +336,9 @@ class HttpConsumer:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=300, keepalive_timeout=30)
             timeout = aiohttp.ClientTimeout(total=self.timeouts.total, sock_connect=self.timeouts.connect)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=timeout, auto_decompress=True, skip_auto_headers=("User-Agent",)
-            )
+            # no skip_auto_headers: aiohttp rebuilds header maps on every request when it is set (measured:
+            # about 10% of a proxied call); the runtime's own User-Agent replaces aiohttp's instead
+            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -28,12 +28,10 @@ from typing import Any, cast
 from urllib.parse import quote, unquote, urlencode
 
 from multidict import CIMultiDict
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, NoMatchFound, Route
-from starlette.types import Receive, Scope, Send
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Message, Receive, Scope, Send
 
 from ..binds import Redactor
 from ..consumes.http import HttpConsumer
@@ -347,18 +345,15 @@ def _compile_input(p: m.ExposedInputParameter, sole_body: bool) -> _Input:
 @dataclass(slots=True)
 class _Endpoint:
     label: str
-    invocation: Invocation | None
+    invocation: Invocation
     redact: Callable[[str], str]
     bind_scopes: Sequence[Mapping[str, Any]]
     path_names: tuple[str, ...]
     inputs: tuple[_Input, ...] | None  # None: implicit inputs (path variables, query, body)
     reads_body: bool
-    unsupported: str | None = None
 
     async def respond(self, request: Request, path_values: Sequence[str]) -> Response:
         try:
-            if self.invocation is None:
-                return problem(501, "Not implemented", self.unsupported or "not supported by this runtime")
             body = _parse_json(await read_body(request)) if self.reads_body else MISSING
             path = dict(zip(self.path_names, path_values, strict=True))
             inputs = self._implicit(request, path, body) if self.inputs is None else self._declared(
@@ -432,16 +427,11 @@ def _endpoint(
     body_count = sum(1 for p in declared if p.in_ == "body")
     inputs = tuple(_compile_input(p, body_count == 1) for p in declared) if declared else None
     reads_body = inputs is None or body_count > 0
-    endpoint = _Endpoint(label, None, runtime.redact, runtime.bind_scopes, path_names, inputs, reads_body)
-    try:
-        endpoint.invocation = runtime.invocation(
-            op.name or label, call=op.call, with_=op.with_, outputs=op.output_parameters,
-            prefixes=(f"{adapter.namespace}.", "rest."), ref=op.ref, steps=op.steps, mappings=op.mappings,
-        )
-    except NotImplementedError as exc:
-        log.warning("%s: %s; it will answer 501", label, exc)
-        endpoint.unsupported = f"{label}: {exc}"
-    return endpoint
+    invocation = runtime.invocation(
+        op.name or label, call=op.call, with_=op.with_, outputs=op.output_parameters,
+        prefixes=(f"{adapter.namespace}.", "rest."), ref=op.ref, steps=op.steps, mappings=op.mappings,
+    )
+    return _Endpoint(label, invocation, runtime.redact, runtime.bind_scopes, path_names, inputs, reads_body)
 
 
 # --- forward (proxy) resources -------------------------------------------------------------------------
@@ -629,14 +619,7 @@ class _Routes(BaseRoute):
 # --- the app -------------------------------------------------------------------------------------------
 
 
-async def _http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    titles = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}
-    detail = f"no resource at {request.url.path}" if exc.status_code == 404 else str(exc.detail)
-    return problem(exc.status_code, titles.get(exc.status_code, "HTTP error"), detail, headers=exc.headers)
-
-
-def build_rest_app(adapter: m.ExposesRest, runtime: Runtime, *, host: str, port: int) -> Starlette:
+def build_rest_app(adapter: m.ExposesRest, runtime: Runtime, *, host: str, port: int) -> RestApp:
     """The ASGI app serving ``adapter``: its resources, and its OpenAPI description at ``/openapi.json``."""
     groups: dict[tuple[str, bool], _Group] = {}
     for resource in adapter.resources:
@@ -656,13 +639,65 @@ def build_rest_app(adapter: m.ExposesRest, runtime: Runtime, *, host: str, port:
     document = json.dumps(build_openapi(adapter, runtime.document, host=host, port=port),
                           separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
-    async def openapi(request: Request) -> Response:
-        return Response(document, media_type="application/json")
+    return RestApp(_Routes(list(groups.values())), document)
 
-    return Starlette(
-        routes=[Route("/openapi.json", openapi, methods=["GET"]), _Routes(list(groups.values()))],
-        exception_handlers={HTTPException: _http_exception},
-    )
+
+class RestApp:
+    """The adapter's ASGI app: the compiled routes, ``/openapi.json``, and a last-resort 500.
+
+    A plain ASGI callable rather than a Starlette app: the routes already match on their own, so the
+    middleware stack and router a Starlette app wraps around them would only add work to every request.
+    """
+
+    def __init__(self, routes: _Routes, openapi: bytes) -> None:
+        self.routes = routes
+        self.openapi = Response(openapi, media_type="application/json")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            match, child = self.routes.matches(scope)
+            if match is Match.FULL:
+                scope.update(child)
+                await self.routes.handle(scope, receive, tracking_send)
+                return
+            if scope["path"] == "/openapi.json" and scope["method"] in ("GET", "HEAD"):
+                response: Response = self.openapi
+            elif scope["path"] == "/openapi.json":
+                detail = f"{scope['method']} is not allowed here (allowed: GET)"
+                response = problem(405, "Method not allowed", detail, headers={"Allow": "GET"})
+            else:
+                raw = scope.get("raw_path")
+                shown = raw.decode("latin-1") if raw else scope["path"]
+                response = problem(404, "Not found", f"no resource at {shown}")
+            await response(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unexpected error serving %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                failure = problem(500, "Internal server error", "the server log has the details")
+                await failure(scope, receive, send)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 __all__ = ["MAX_BODY_BYTES", "JsonResponse", "ProblemResponse", "build_rest_app", "error_response", "problem"]
