@@ -174,10 +174,7 @@ class BoundOperation:
         self._body_template = (
             compile_template(op.body.data) if op.body and isinstance(op.body.data, str) else None
         )
-        self.required_path = self.path.names
 
-    def describe_path(self) -> str:
-        return self.resource.path_template
 
     async def call(self, args: Mapping[str, Any], scopes: Scopes) -> UpstreamResponse:
         consumer = self.consumer
