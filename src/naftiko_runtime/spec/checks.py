@@ -7,7 +7,7 @@ Yields ``(severity, path, message, at_key)``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 from ..expressions import ExpressionError, compile_jsonpath, compile_path, compile_template, has_template
@@ -279,7 +279,12 @@ def _check_callable(
         )
 
 
-def _call_target(consumers: Mapping[str, m.ConsumesHttp], call: str, path: Path) -> Iterator[Check] | Any:
+_Target = tuple[m.ConsumesHttp, m.ConsumedHttpResource, m.ConsumedHttpOperation]
+
+
+def _call_target(
+    consumers: Mapping[str, m.ConsumesHttp], call: str, path: Path
+) -> Generator[Check, None, _Target | None]:
     namespace, dot, operation = call.partition(".")
     if not dot or "." in operation:
         yield ("error", path, f"call '{call}' must be '<consumes namespace>.<operation name>'", False)
