@@ -30,6 +30,7 @@ from .errors import (
     UpstreamStatusError,
 )
 from .expressions import MISSING, JsonPath, Template, compile_jsonpath, compile_template, has_template
+from .formats import FormatError, xml_to_json
 from .shaping import OutputShaper, compile_mock, compile_outputs, mock_outputs
 from .spec import model as m
 from .spec.findings import format_path
@@ -427,6 +428,15 @@ class Runtime:
                 raise UpstreamPayloadError(
                     f"{op.qualified} answered HTTP {response.status} with {kind} that is not JSON: "
                     f"{response.text_excerpt(self.redact, 120)}",
+                    operation=op.qualified,
+                ) from None
+        if fmt == "xml":
+            try:
+                return xml_to_json(response.body)
+            except FormatError as exc:
+                raise UpstreamPayloadError(
+                    f"{op.qualified} answered HTTP {response.status} with a body that is not the XML it "
+                    f"declares: {exc}",
                     operation=op.qualified,
                 ) from None
         raise UpstreamPayloadError(

@@ -1,0 +1,46 @@
+"""Decoding upstream bodies declared with a non-JSON ``outputRawFormat`` into JSON values.
+
+XML follows the reading capability authors rely on: the root element is dropped and its content becomes
+the value; an element with only text is a string; repeated child elements become an array; attributes
+become fields; text beside children or attributes goes under ``""``. Scalars stay strings. Documents with
+a DOCTYPE are refused: entity declarations are how XML bombs and external-entity reads get in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree import ElementTree
+
+
+class FormatError(ValueError):
+    pass
+
+
+def xml_to_json(body: bytes) -> Any:
+    if b"<!DOCTYPE" in body[:4096].upper():
+        raise FormatError("XML with a DOCTYPE is refused")
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError as exc:
+        raise FormatError(f"not well-formed XML ({exc})") from None
+    return _element(root)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]  # "{namespace}name" -> "name"
+
+
+def _element(element: ElementTree.Element) -> Any:
+    children = list(element)
+    text = (element.text or "").strip()
+    if not children and not element.attrib:
+        return text
+    value: dict[str, Any] = {_local(k): v for k, v in element.attrib.items()}
+    groups: dict[str, list[Any]] = {}
+    for child in children:
+        groups.setdefault(_local(child.tag), []).append(_element(child))
+    for name, items in groups.items():
+        value[name] = items[0] if len(items) == 1 else items
+    if text:
+        value[""] = text
+    return value
