@@ -122,7 +122,7 @@ class _Tool:
             text = _json(outcome.data)
             structured = outcome.data if isinstance(outcome.data, dict) else None
         scrubbed = self.invocation.runtime.redact(text)
-        if scrubbed is not text and scrubbed != text:
+        if scrubbed != text:
             # an upstream echoed a bound secret back: it leaves neither as text nor as structured content
             text = scrubbed
             if structured is not None:
