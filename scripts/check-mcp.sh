@@ -114,7 +114,7 @@ capability:
 
 upstreams, env = {}, {}
 if which == "workflow":
-    from naftiko_runtime.inngest_dev import DevConfig, create_app
+    from naftiko_inngest_dev import DevConfig, create_app
 
     keys = {"INNGEST_SIGNING_KEY": "signkey-check-00ff", "INNGEST_EVENT_KEY": "ek-check-only"}
     config = DevConfig.from_mapping({"signing_keys": [keys["INNGEST_SIGNING_KEY"]],

@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from naftiko_runtime.inngest_dev import DevConfig, create_app
-from naftiko_runtime.inngest_dev.__main__ import build_parser, load_config, main
-from naftiko_runtime.inngest_dev.config import ConfigError
-from naftiko_runtime.inngest_dev.ids import encode_ulid, is_ulid
+from naftiko_inngest_dev import DevConfig, create_app
+from naftiko_inngest_dev.__main__ import build_parser, load_config, main
+from naftiko_inngest_dev.config import ConfigError
+from naftiko_inngest_dev.ids import encode_ulid, is_ulid
 from tests.support import ROOT, run_asgi
 
 HEX_KEY = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -648,7 +648,7 @@ def test_api_keys_are_v2_only(secured: httpx.Client) -> None:
 
 
 def test_event_keys_when_configured(secured: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="naftiko_runtime.inngest_dev")
+    caplog.set_level(logging.INFO, logger="naftiko_inngest_dev")
     r = secured.post("/e/wrong-key", json={"name": "shop/user.signup"})
     assert r.status_code == 401
     assert r.json() == {"status": 401, "message": "", "error": "Event key not found"}
@@ -833,7 +833,7 @@ def test_cli_serves_on_an_ephemeral_port() -> None:
         [
             sys.executable,
             "-m",
-            "naftiko_runtime.inngest_dev",
+            "naftiko_inngest_dev",
             "--port",
             "0",
             "--event-key",

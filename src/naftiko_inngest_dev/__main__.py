@@ -1,4 +1,4 @@
-"""``naftiko-inngest-dev`` / ``python -m naftiko_runtime.inngest_dev``: serve the stand-in with uvicorn."""
+"""``naftiko-inngest-dev`` / ``python -m naftiko_inngest_dev``: serve the stand-in with uvicorn."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ from .wire import (
     v2_trace,
 )
 
-log = logging.getLogger("naftiko_runtime.inngest_dev")
+log = logging.getLogger("naftiko_inngest_dev")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

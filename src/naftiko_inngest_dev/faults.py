@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import FaultSpec
 
-log = logging.getLogger("naftiko_runtime.inngest_dev")
+log = logging.getLogger("naftiko_inngest_dev")
 
 JOURNAL_MAX_ENTRIES = 10_000
 JOURNAL_MAX_BODY = 1024 * 1024
