@@ -27,7 +27,9 @@ def test_seed_warnings_exit_0_and_1_with_strict(tmp_path: Path, capsys: pytest.C
     assert main(["validate", seed]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 17 and lines[-1] == f"{seed}: valid (0 errors, 16 warnings)"
-    assert all(line.startswith(f"{seed}:") and "  $." in line and "  warning: " in line for line in lines[:-1])
+    assert all(
+        line.startswith(f"{seed}:") and "  $." in line and "  warning: " in line for line in lines[:-1]
+    )
     assert main(["validate", "--strict", seed]) == 1
     assert capsys.readouterr().out.splitlines()[-1] == f"{seed}: invalid (16 errors, 0 warnings)"
 
@@ -39,11 +41,18 @@ def test_errors_exit_1_and_json_format(tmp_path: Path, capsys: pytest.CaptureFix
     report = json.loads(capsys.readouterr().out)
     assert [(r["valid"], r["errors"]) for r in report] == [(True, 0), (False, 1)]
     finding = report[1]["findings"][0]
-    assert (finding["line"], finding["column"], finding["path"], finding["severity"]) == (1, 10, "$.naftiko", "error")
+    assert (finding["line"], finding["column"], finding["path"], finding["severity"]) == (
+        1,
+        10,
+        "$.naftiko",
+        "error",
+    )
     assert "unsupported naftiko version '9.9.9'" in finding["message"]
 
 
 def test_usage_errors_exit_2() -> None:
     for args in (["validate"], ["validate", "--format", "xml", OWN], []):
-        done = subprocess.run([sys.executable, "-m", "naftiko_runtime", *args], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "naftiko_runtime", *args], capture_output=True, text=True
+        )
         assert done.returncode == 2, (args, done.stderr)

@@ -20,12 +20,20 @@ from .support import CONFORMANCE, requires_shared
 pytestmark = requires_shared
 
 ROOT = CONFORMANCE / "capabilities"
-ALPHA2 = sorted(
-    p for p in ROOT.rglob("*.y*ml") if p.is_file() and "naftiko: 1.0.0-alpha2" in p.read_text().replace('"', "")
-) if ROOT.is_dir() else []
+ALPHA2 = (
+    sorted(
+        p
+        for p in ROOT.rglob("*.y*ml")
+        if p.is_file() and "naftiko: 1.0.0-alpha2" in p.read_text().replace('"', "")
+    )
+    if ROOT.is_dir()
+    else []
+)
 
 #: valid against the schema, refused at load by design (the reference engine refuses it too)
-LOAD_ERRORS = {"aggregates/aggregate-invalid-ref.yaml": "ref 'unknown.nonexistent' names no aggregate function"}
+LOAD_ERRORS = {
+    "aggregates/aggregate-invalid-ref.yaml": "ref 'unknown.nonexistent' names no aggregate function"
+}
 #: valid, and loads, but cannot be served here: the reason is reported, never a traceback
 NOT_SERVED = {
     "schema-examples/script-step.yml": (UnsupportedFeatureError, "script steps are not supported"),

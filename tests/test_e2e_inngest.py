@@ -110,9 +110,7 @@ class Process:
 def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config = tmp_path_factory.mktemp("standin") / "inngest.json"
     config.write_text(json.dumps(STANDIN_CONFIG))
-    proc = Process(
-        [sys.executable, "-m", "naftiko_inngest_dev", "--port", "0", "--config", str(config)]
-    )
+    proc = Process([sys.executable, "-m", "naftiko_inngest_dev", "--port", "0", "--config", str(config)])
     try:
         yield proc.wait_for(r"listening on (http://\S+)").group(1)
     finally:

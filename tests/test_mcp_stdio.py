@@ -93,7 +93,9 @@ def test_stdio_serves_the_same_tools(tmp_path: Path, mode: str) -> None:
             assert not got.is_error
             assert isinstance(got.structured_content, dict)
             assert got.structured_content["path"] == "/runs/r%201"
-            assert got.structured_content["headers"]["authorization"] == "Bearer ***"  # a bound secret, masked
+            assert (
+                got.structured_content["headers"]["authorization"] == "Bearer ***"
+            )  # a bound secret, masked
             pong = await client.call_tool("ping", {})
             assert pong.structured_content == {"pong": True}
             bad = await client.call_tool("get-run", {"id": 3})

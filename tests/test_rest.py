@@ -212,8 +212,12 @@ def api() -> Iterator[httpx.Client]:
     result = load_text(text, "items.yaml")
     assert not result.errors(), [f.format() for f in result.findings]
     with run_asgi(echo_app()) as echo, run_asgi(scripted_app(SCRIPTED)) as scripted:
-        with serve_rest(result.require(), {"TEST_API_TOKEN": TOKEN}, {"up": echo, "txt": scripted},
-                        Timeouts(connect=1, total=0.5)) as client:
+        with serve_rest(
+            result.require(),
+            {"TEST_API_TOKEN": TOKEN},
+            {"up": echo, "txt": scripted},
+            Timeouts(connect=1, total=0.5),
+        ) as client:
             yield client
 
 
@@ -255,12 +259,19 @@ def test_mock_operation_answers_200_and_a_trailing_slash_matches(api: httpx.Clie
 
 
 def test_declared_inputs_are_read_coerced_and_passed_through_with(api: httpx.Client) -> None:
-    response = api.get("/items/abc-1", params=[("LIMIT", "x"), ("limit", "25"), ("tags", "a"), ("tags", "b"),
-                                               ("verbose", "TRUE")])
+    response = api.get(
+        "/items/abc-1",
+        params=[("LIMIT", "x"), ("limit", "25"), ("tags", "a"), ("tags", "b"), ("verbose", "TRUE")],
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["method"] == "GET" and body["path"] == "/items/abc-1"
-    assert parse_qs(body["query"]) == {"limit": ["25"], "tags": ["a", "b"], "verbose": ["true"], "mode": ["fixed-mode"]}
+    assert parse_qs(body["query"]) == {
+        "limit": ["25"],
+        "tags": ["a", "b"],
+        "verbose": ["true"],
+        "mode": ["fixed-mode"],
+    }
     assert body["auth"] == "Bearer ***"  # the bound token reached the upstream, and never comes back
     assert body["trace"] == "trace-abc-1"
 
@@ -276,7 +287,12 @@ def test_declared_inputs_are_read_coerced_and_passed_through_with(api: httpx.Cli
     ],
 )
 def test_bad_declared_inputs_are_400_naming_the_parameter(
-    api: httpx.Client, path: str, params: dict[str, str], headers: dict[str, str], parameter: str, where: str,
+    api: httpx.Client,
+    path: str,
+    params: dict[str, str],
+    headers: dict[str, str],
+    parameter: str,
+    where: str,
     message: str,
 ) -> None:
     body = _problem(api.get(path, params=params, headers=headers), 400)
@@ -285,7 +301,9 @@ def test_bad_declared_inputs_are_400_naming_the_parameter(
 
 
 def test_body_inputs_by_name_and_jsonpath_with_a_201_passthrough(api: httpx.Client) -> None:
-    response = api.post("/things", json={"name": "box", "spec": {"size": "12.5"}}, headers={"X-Status": "201"})
+    response = api.post(
+        "/things", json={"name": "box", "spec": {"size": "12.5"}}, headers={"X-Status": "201"}
+    )
     assert response.status_code == 201, response.text
     echoed = response.json()
     assert echoed["method"] == "POST" and echoed["path"] == "/things"
@@ -297,7 +315,9 @@ def test_body_input_errors(api: httpx.Client) -> None:
     assert (body["parameter"], body["in"]) == ("name", "body")
     body = _problem(api.post("/things", json={"name": "box", "spec": {"size": "big"}}), 400)
     assert body["parameter"] == "size" and "must be a number" in body["detail"]
-    body = _problem(api.post("/things", content=b"{not json", headers={"content-type": "application/json"}), 400)
+    body = _problem(
+        api.post("/things", content=b"{not json", headers={"content-type": "application/json"}), 400
+    )
     assert "not valid JSON" in body["detail"]
 
 
@@ -380,8 +400,12 @@ def test_empty_upstream_answer_keeps_its_status_and_has_no_body(api: httpx.Clien
 
 
 def test_forward_copies_trusted_headers_only_and_applies_the_consumer_auth(api: httpx.Client) -> None:
-    response = api.post("/proxy/a/b%2Fc", params={"q": "1"}, json={"k": "v"},
-                        headers={"X-Keep": "yes", "X-Drop": "no", "x-echo-status": "202"})
+    response = api.post(
+        "/proxy/a/b%2Fc",
+        params={"q": "1"},
+        json={"k": "v"},
+        headers={"X-Keep": "yes", "X-Drop": "no", "x-echo-status": "202"},
+    )
     assert response.status_code == 200  # x-echo-status is not trusted: the echo answers 200
     echoed = response.json()
     assert (echoed["method"], echoed["path"], echoed["query"]) == ("POST", "/a/b%2Fc", "q=1")
@@ -401,17 +425,29 @@ def test_openapi_document(api: httpx.Client) -> None:
     get = doc["paths"]["/items/{item-id}"]["get"]
     assert get["operationId"] == "get-item" and get["summary"] == "Get an item"
     params = {p["name"]: p for p in get["parameters"]}
-    assert params["item-id"] == {"name": "item-id", "in": "path", "required": True, "description": "the id",
-                                 "schema": {"type": "string", "pattern": "^[a-z0-9-]+$"}}
+    assert params["item-id"] == {
+        "name": "item-id",
+        "in": "path",
+        "required": True,
+        "description": "the id",
+        "schema": {"type": "string", "pattern": "^[a-z0-9-]+$"},
+    }
     assert params["limit"]["required"] is True and params["limit"]["schema"] == {"type": "integer"}
     assert params["X-Status"]["in"] == "header" and params["verbose"]["required"] is False
     schema = get["responses"]["200"]["content"]["application/json"]["schema"]
-    assert schema["type"] == "object" and set(schema["properties"]) == {"method", "path", "query", "auth", "trace"}
+    assert schema["type"] == "object" and set(schema["properties"]) == {
+        "method",
+        "path",
+        "query",
+        "auth",
+        "trace",
+    }
     for status in ("400", "502", "504"):
         problem = get["responses"][status]["content"]["application/problem+json"]["schema"]
         assert problem == {"$ref": "#/components/schemas/Problem"}
-    assert doc["paths"]["/items/{key}"]["delete"]["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "type": "object", "properties": {"deleted": {"type": "string"}}}
+    assert doc["paths"]["/items/{key}"]["delete"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ] == {"type": "object", "properties": {"deleted": {"type": "string"}}}
     body = doc["paths"]["/things"]["post"]["requestBody"]
     assert body["required"] is True
     assert body["content"]["application/json"]["schema"]["required"] == ["name", "size"]

@@ -97,7 +97,9 @@ ACCESS_LINE = re.compile(
 )
 
 
-def write_capability(folder: Path, namespace: str = "echo-rest", name: str | None = None, extra: str = "") -> Path:
+def write_capability(
+    folder: Path, namespace: str = "echo-rest", name: str | None = None, extra: str = ""
+) -> Path:
     path = folder / (name or f"{namespace}.yaml")
     path.write_text(CAPABILITY.replace("NAMESPACE", namespace) + extra, encoding="utf-8")
     return path
@@ -110,8 +112,15 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def naftiko(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "naftiko_runtime", "serve", *args], capture_output=True,
-                          text=True, env=env or environment(), cwd=ROOT, timeout=30, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "naftiko_runtime", "serve", *args],
+        capture_output=True,
+        text=True,
+        env=env or environment(),
+        cwd=ROOT,
+        timeout=30,
+        check=False,
+    )
 
 
 class Served:
@@ -119,8 +128,13 @@ class Served:
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "naftiko_runtime", "serve", *args], stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or environment(), cwd=ROOT,
+            [sys.executable, "-m", "naftiko_runtime", "serve", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env or environment(),
+            cwd=ROOT,
         )
         self.lines: list[str] = []
         self._ready = threading.Event()
@@ -187,7 +201,10 @@ def test_serves_requests_and_writes_one_access_line_per_request(tmp_path: Path, 
         echoed = response.json()
         assert echoed["path"] == "/any/a%2Fb" and echoed["headers"]["authorization"] == "Bearer ***"
         assert httpx.get(f"{base}/nowhere").status_code == 404
-        assert httpx.get(f"{base}/openapi.json").json()["paths"]["/any/{rest}"]["get"]["operationId"] == "get-any"
+        assert (
+            httpx.get(f"{base}/openapi.json").json()["paths"]["/any/{rest}"]["get"]["operationId"]
+            == "get-any"
+        )
         assert server.stop() == 0
     access = [found.groupdict() for found in server.access_lines()]
     assert access[:2] == [
@@ -202,8 +219,11 @@ def test_sigterm_lets_the_in_flight_request_finish_and_exits_0(tmp_path: Path, e
     with served(str(path), "--port", "echo-rest=0", "--upstream", f"echo={echo}") as server:
         base = server.urls()["echo-rest"].rstrip("/")
         result: dict[str, httpx.Response] = {}
-        request = threading.Thread(target=lambda: result.setdefault(
-            "r", httpx.get(f"{base}/any/slow", params={"x-echo-delay": "1"}, timeout=10)))
+        request = threading.Thread(
+            target=lambda: result.setdefault(
+                "r", httpx.get(f"{base}/any/slow", params={"x-echo-delay": "1"}, timeout=10)
+            )
+        )
         request.start()
         time.sleep(0.4)
         assert server.stop(signal.SIGTERM) == 0
@@ -228,7 +248,9 @@ def test_folder_serves_capabilities_but_not_shared_consumes_files(tmp_path: Path
     (tmp_path / "importer.yaml").write_text(IMPORTING, encoding="utf-8")
     (tmp_path / "secrets.yml").write_text("some-key: value\n", encoding="utf-8")
     write_capability(tmp_path, "echo-rest")
-    with served(str(tmp_path), "--port", "importer=0", "--port", "echo-rest=0", "--upstream", f"echo={echo}") as server:
+    with served(
+        str(tmp_path), "--port", "importer=0", "--port", "echo-rest=0", "--upstream", f"echo={echo}"
+    ) as server:
         urls = server.urls()
         assert sorted(urls) == ["echo-rest", "importer"]  # two capabilities, one process
         for url in urls.values():
@@ -241,16 +263,26 @@ def test_folder_serves_capabilities_but_not_shared_consumes_files(tmp_path: Path
 def test_the_seed_serves_its_rest_routes(tmp_path: Path, echo: str) -> None:
     path = write_seed(tmp_path)
     env = environment(INNGEST_SIGNING_KEY="signkey-0c1d2e3f", INNGEST_EVENT_KEY="eventkey-9")
-    args = ("--port", "inngest-workflow-rest=0", "--port", "inngest-workflow-mcp=0",
-            "--upstream", f"inngest-workflow={echo}")
+    args = (
+        "--port",
+        "inngest-workflow-rest=0",
+        "--port",
+        "inngest-workflow-mcp=0",
+        "--upstream",
+        f"inngest-workflow={echo}",
+    )
     with served(str(path), *args, env=env) as server:
         urls = server.urls()
         rest = urls["inngest-workflow-rest"]
-        assert any(re.search(r"\srest  inngest-workflow-rest  http://127\.0\.0\.1:\d+/$", line)
-                   for line in server.lines)
+        assert any(
+            re.search(r"\srest  inngest-workflow-rest  http://127\.0\.0\.1:\d+/$", line)
+            for line in server.lines
+        )
         if "inngest-workflow-mcp" in urls:
             assert urls["inngest-workflow-mcp"].endswith("/mcp")
-        echoed = httpx.post(rest + "v1/workflows/trigger/order.created", json={"name": "order.created"}).json()
+        echoed = httpx.post(
+            rest + "v1/workflows/trigger/order.created", json={"name": "order.created"}
+        ).json()
         assert (echoed["path"], echoed["body"]) == ("/e/order.created", {"name": "order.created"})
         assert httpx.get(rest + "v1/workflows/runs/r-1/trace").json()["path"] == "/v2/runs/r-1/trace"
         assert server.stop() == 0
@@ -269,15 +301,25 @@ def test_in_process_api(tmp_path: Path, echo: str) -> None:
 
     async def main() -> None:
         control["stop"] = stop = asyncio.Event()
-        await serve([path], ports={"echo-rest": 0}, upstreams={"echo": echo}, environ={"ECHO_TOKEN": TOKEN},
-                    ready=ready, stop=stop)
+        await serve(
+            [path],
+            ports={"echo-rest": 0},
+            upstreams={"echo": echo},
+            environ={"ECHO_TOKEN": TOKEN},
+            ready=ready,
+            stop=stop,
+        )
 
     control["up"] = threading.Event()
     thread = threading.Thread(target=asyncio.run, args=(main(),))
     thread.start()
     assert control["up"].wait(10)  # type: ignore[attr-defined]
     (bound,) = started[0]
-    assert (bound.kind, bound.namespace, bound.port) == ("rest", "echo-rest", int(bound.url.rsplit(":", 1)[1][:-1]))
+    assert (bound.kind, bound.namespace, bound.port) == (
+        "rest",
+        "echo-rest",
+        int(bound.url.rsplit(":", 1)[1][:-1]),
+    )
     assert httpx.get(bound.url + "any/in-process").json()["path"] == "/any/in-process"
     loop = control["loop"]
     loop.call_soon_threadsafe(control["stop"].set)  # type: ignore[attr-defined]
@@ -336,8 +378,16 @@ def test_env_file_provides_binds(tmp_path: Path, echo: str) -> None:
     (tmp_path / "serve.env").write_text(f"ECHO_TOKEN='{TOKEN}'\n", encoding="utf-8")
     env = environment()
     del env["ECHO_TOKEN"]
-    with served(str(path), "--env-file", str(tmp_path / "serve.env"), "--port", "echo-rest=0",
-                "--upstream", f"echo={echo}", env=env) as server:
+    with served(
+        str(path),
+        "--env-file",
+        str(tmp_path / "serve.env"),
+        "--port",
+        "echo-rest=0",
+        "--upstream",
+        f"echo={echo}",
+        env=env,
+    ) as server:
         base = server.urls()["echo-rest"]
         assert httpx.get(base + "any/e").json()["headers"]["authorization"] == "Bearer ***"
         assert server.stop() == 0
@@ -393,8 +443,10 @@ def test_stdio_serves_the_one_stdio_adapter_over_stdin_and_stdout(tmp_path: Path
 
     async def go() -> None:
         params = StdioServerParameters(
-            command=sys.executable, args=["-m", "naftiko_runtime", "serve", "--stdio", str(path),
-                                          "--upstream", f"api={echo}"], cwd=str(ROOT))
+            command=sys.executable,
+            args=["-m", "naftiko_runtime", "serve", "--stdio", str(path), "--upstream", f"api={echo}"],
+            cwd=str(ROOT),
+        )
         with errors.open("w") as errlog:
             async with Client(stdio_client(params, errlog=errlog)) as client:
                 assert {t.name for t in (await client.list_tools()).tools} == {"get-any", "ping"}
@@ -465,7 +517,9 @@ def test_stdio_serves_an_http_mcp_adapter_when_it_is_the_only_one(tmp_path: Path
 
     async def go() -> Any:
         params = StdioServerParameters(
-            command=sys.executable, args=["-m", "naftiko_runtime", "serve", "--stdio", str(path)], cwd=str(ROOT)
+            command=sys.executable,
+            args=["-m", "naftiko_runtime", "serve", "--stdio", str(path)],
+            cwd=str(ROOT),
         )
         with (tmp_path / "stderr.txt").open("w") as errlog:
             async with Client(stdio_client(params, errlog=errlog)) as client:

@@ -135,8 +135,11 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = [p for p in sorted(path.iterdir())
-                     if p.suffix in (".yaml", ".yml") and p.is_file() and _is_capability_file(p)]
+            found = [
+                p
+                for p in sorted(path.iterdir())
+                if p.suffix in (".yaml", ".yml") and p.is_file() and _is_capability_file(p)
+            ]
             if not found:
                 raise ServeError(f"{path}: no capability files (*.yaml or *.yml with a 'capability') here")
             files.extend(found)
@@ -204,8 +207,11 @@ def prepare(
         except BindingError as exc:
             raise BindingError(f"{file}: {exc}") from None
         namespaces = {c.namespace for c in document.capability.consumes}
-        capabilities.append(Capability(file, document, bindings,
-                                       {ns: url for ns, url in upstreams.items() if ns in namespaces}))
+        capabilities.append(
+            Capability(
+                file, document, bindings, {ns: url for ns, url in upstreams.items() if ns in namespaces}
+            )
+        )
     if not capabilities:
         raise ServeError("no capability to serve")
 
@@ -220,8 +226,9 @@ def prepare(
                 log.warning("%s is not served: this runtime serves rest and mcp adapters", what)
             elif isinstance(adapter, m.ExposesMcp) and adapter.transport == "stdio":
                 if stdio:
-                    stdio_adapters.append(BoundAdapter("mcp", adapter.namespace, "", 0, "stdio", adapter,
-                                                       cap))
+                    stdio_adapters.append(
+                        BoundAdapter("mcp", adapter.namespace, "", 0, "stdio", adapter, cap)
+                    )
                 else:
                     log.warning("%s uses the stdio transport: start with --stdio to serve it", what)
             elif stdio:
@@ -233,15 +240,18 @@ def prepare(
                 _check_inbound(adapter, cap, what)
                 port = ports.get(adapter.namespace, adapter.port or 0)
                 bind_host = adapter.address or host or DEFAULT_HOST
-                plan.adapters.append(BoundAdapter(adapter.type, adapter.namespace, bind_host, port, "",
-                                                  adapter, cap))
+                plan.adapters.append(
+                    BoundAdapter(adapter.type, adapter.namespace, bind_host, port, "", adapter, cap)
+                )
 
     if stdio:
         # the capability's stdio MCP adapter; failing that, its one MCP adapter, served on stdio instead
         chosen = stdio_adapters or http_mcp
         if len(capabilities) != 1 or len(chosen) != 1:
-            raise UsageError(f"--stdio serves exactly one capability with one MCP adapter; found "
-                             f"{len(capabilities)} capabilities and {len(chosen)} candidate MCP adapters")
+            raise UsageError(
+                f"--stdio serves exactly one capability with one MCP adapter; found "
+                f"{len(capabilities)} capabilities and {len(chosen)} candidate MCP adapters"
+            )
         if not stdio_adapters:
             what = _describe(chosen[0].adapter, chosen[0].capability.file)
             log.info("%s: serving it on stdin/stdout", what)
@@ -284,7 +294,8 @@ def _check_shared_ports(adapters: Sequence[BoundAdapter]) -> None:
             by_port.setdefault(bound.port, []).append(bound)
     clashes = [
         f"port {port} is wanted by " + " and ".join(_describe(b.adapter, b.capability.file) for b in group)
-        for port, group in sorted(by_port.items()) if len(group) > 1
+        for port, group in sorted(by_port.items())
+        if len(group) > 1
     ]
     if clashes:
         raise ServeError("; ".join(clashes) + " (give one of them another port with --port NAMESPACE=PORT)")
@@ -315,9 +326,12 @@ def _bind_all(adapters: Sequence[BoundAdapter], *, reuse_port: bool = False) -> 
             bound.sock = _listen(bound.host, bound.port, reuse_port=reuse_port)
         except OSError as exc:
             reason = {errno.EADDRINUSE: "address already in use", errno.EACCES: "permission denied"}.get(
-                exc.errno or 0, exc.strerror or str(exc))
-            failures.append(f"{_describe(bound.adapter, bound.capability.file)} cannot listen on "
-                            f"{bound.host}:{bound.port}: {reason}")
+                exc.errno or 0, exc.strerror or str(exc)
+            )
+            failures.append(
+                f"{_describe(bound.adapter, bound.capability.file)} cannot listen on "
+                f"{bound.host}:{bound.port}: {reason}"
+            )
             continue
         bound.port = bound.sock.getsockname()[1]
         shown = f"[{bound.host}]" if ":" in bound.host else bound.host
@@ -371,7 +385,11 @@ class AccessLog:
                 path = raw.decode("latin-1") if raw else scope.get("path", "")
                 access_log.info(
                     "adapter=%s method=%s path=%s status=%d upstream_status=%s duration_ms=%.1f",
-                    self.adapter, scope.get("method"), path, status, stats.get("upstream_status", "-"),
+                    self.adapter,
+                    scope.get("method"),
+                    path,
+                    status,
+                    stats.get("upstream_status", "-"),
                     (time.perf_counter() - started) * 1000,
                 )
 
@@ -398,7 +416,11 @@ def _server(app: Any) -> uvicorn.Server:
     import uvicorn
 
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="auto", server_header=False,
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="auto",
+        server_header=False,
         timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
     )
     return _server_class()(config)
@@ -418,8 +440,9 @@ def _signals(servers: Sequence[Any], stop: asyncio.Event) -> Iterator[None]:
                 for server in servers:
                     server.force_exit = True
             return
-        log.info("%s: finishing in-flight requests (up to %g s), then stopping", sig.name,
-                 SHUTDOWN_GRACE_SECONDS)
+        log.info(
+            "%s: finishing in-flight requests (up to %g s), then stopping", sig.name, SHUTDOWN_GRACE_SECONDS
+        )
         stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -475,8 +498,10 @@ async def run(
                 app = AccessLog(app, bound.namespace)
             servers.append(_server(app))
         with _signals(servers, stop):
-            tasks = [asyncio.create_task(server.serve(sockets=[bound.sock] if bound.sock else None))
-                     for server, bound in zip(servers, plan.adapters, strict=True)]
+            tasks = [
+                asyncio.create_task(server.serve(sockets=[bound.sock] if bound.sock else None))
+                for server, bound in zip(servers, plan.adapters, strict=True)
+            ]
             try:
                 while not all(server.started for server in servers):
                     failed = next((t for t in tasks if t.done()), None)
@@ -653,28 +678,69 @@ def _wait_ready(children: Sequence[tuple[Any, Connection]], timeout: float = 60)
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="capability files or folders of them")
-    parser.add_argument("--host", default=None, help="interface to listen on when an adapter sets no address "
-                        "(default 127.0.0.1)")
-    parser.add_argument("--port", action="append", default=[], metavar="NAMESPACE=PORT",
-                        help="listen on PORT for adapter NAMESPACE (0 picks a free port); repeatable")
-    parser.add_argument("--upstream", action="append", default=[], metavar="NAMESPACE=URL",
-                        help="send consumed namespace NAMESPACE to URL instead of its baseUri; repeatable")
-    parser.add_argument("--env-file", action="append", default=[], metavar="FILE",
-                        help="load KEY=value lines into the environment before binds resolve")
+    parser.add_argument(
+        "--host",
+        default=None,
+        help="interface to listen on when an adapter sets no address (default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        action="append",
+        default=[],
+        metavar="NAMESPACE=PORT",
+        help="listen on PORT for adapter NAMESPACE (0 picks a free port); repeatable",
+    )
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="NAMESPACE=URL",
+        help="send consumed namespace NAMESPACE to URL instead of its baseUri; repeatable",
+    )
+    parser.add_argument(
+        "--env-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="load KEY=value lines into the environment before binds resolve",
+    )
     parser.add_argument("--strict", action="store_true", help="refuse to start on validation warnings")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="serve with N processes sharing each port (default 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve with N processes sharing each port (default 1)",
+    )
     defaults = Timeouts()
-    parser.add_argument("--upstream-timeout", type=float, default=defaults.total, metavar="SECONDS",
-                        help="give up on an upstream call after SECONDS (default %(default)g): 504")
-    parser.add_argument("--connect-timeout", type=float, default=defaults.connect, metavar="SECONDS",
-                        help="give up connecting to an upstream after SECONDS (default %(default)g)")
-    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
-                        help="a host name MCP clients may use besides loopback and the bound address "
-                        "(DNS-rebinding protection); repeatable")
-    parser.add_argument("--stdio", action="store_true",
-                        help="serve the capability's stdio MCP adapter on stdin/stdout (one capability only)")
+    parser.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=defaults.total,
+        metavar="SECONDS",
+        help="give up on an upstream call after SECONDS (default %(default)g): 504",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=defaults.connect,
+        metavar="SECONDS",
+        help="give up connecting to an upstream after SECONDS (default %(default)g)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name MCP clients may use besides loopback and the bound address "
+        "(DNS-rebinding protection); repeatable",
+    )
+    parser.add_argument(
+        "--stdio",
+        action="store_true",
+        help="serve the capability's stdio MCP adapter on stdin/stdout (one capability only)",
+    )
 
 
 def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
@@ -719,8 +785,9 @@ def _load_env_files(files: Sequence[str]) -> None:
 def configure_logging(level: str) -> None:
     """Everything to stderr; ``naftiko`` loggers at ``level``, libraries at warning unless debugging."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s  %(message)s",
-                                           "%Y-%m-%dT%H:%M:%S"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)-7s %(name)s  %(message)s", "%Y-%m-%dT%H:%M:%S")
+    )
     numeric = logging.getLevelName(level.upper())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -741,8 +808,16 @@ def serve_command(args: argparse.Namespace) -> int:
             raise UsageError("--upstream-timeout and --connect-timeout must be positive")
         timeouts = Timeouts(connect=args.connect_timeout, total=args.upstream_timeout)
         _load_env_files(args.env_file)
-        plan = prepare(args.paths, host=args.host, ports=ports, upstreams=upstreams, strict=args.strict,
-                       stdio=args.stdio, on_finding=lambda f: say(f.format()), reuse_port=args.workers > 1)
+        plan = prepare(
+            args.paths,
+            host=args.host,
+            ports=ports,
+            upstreams=upstreams,
+            strict=args.strict,
+            stdio=args.stdio,
+            on_finding=lambda f: say(f.format()),
+            reuse_port=args.workers > 1,
+        )
         plan.allow_hosts = list(args.allow_host)
         plan.timeouts = timeouts
     except UsageError as exc:
@@ -752,8 +827,10 @@ def serve_command(args: argparse.Namespace) -> int:
         for finding in exc.findings:
             say(finding.format())
         files = sorted({f.file for f in exc.findings if f.severity == "error"})
-        say(f"naftiko serve: not starting: {', '.join(files)} {'has' if len(files) == 1 else 'have'} errors"
-            + (" (warnings count as errors with --strict)" if args.strict else ""))
+        say(
+            f"naftiko serve: not starting: {', '.join(files)} {'has' if len(files) == 1 else 'have'} errors"
+            + (" (warnings count as errors with --strict)" if args.strict else "")
+        )
         return 1
     except NaftikoError as exc:
         say(f"naftiko serve: {exc}")

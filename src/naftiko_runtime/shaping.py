@@ -150,8 +150,14 @@ class OutputShaper:
         if len(self.shapes) != 1 or self.named:
             return None
         shape = self.shapes[0]
-        if (shape.template is not None or shape.has_const or shape.properties is not None
-                or shape.items is not None or shape.path is None or shape.path.keys != ()):
+        if (
+            shape.template is not None
+            or shape.has_const
+            or shape.properties is not None
+            or shape.items is not None
+            or shape.path is None
+            or shape.path.keys != ()
+        ):
             return None
         return shape.kind if shape.kind in ("object", "array") else "any"
 

@@ -175,7 +175,6 @@ class BoundOperation:
             compile_template(op.body.data) if op.body and isinstance(op.body.data, str) else None
         )
 
-
     async def call(self, args: Mapping[str, Any], scopes: Scopes) -> UpstreamResponse:
         consumer = self.consumer
         if self.scope_params:

@@ -101,10 +101,17 @@ def _operation(
     listed: set[str] = set()
     for p in declared:
         if p.in_ in ("path", "query", "header", "cookie"):
-            parameters.append(_describe({
-                "name": p.name, "in": p.in_, "required": p.in_ == "path" or p.required is True,
-                "schema": _input_schema(p),
-            }, p.description))
+            parameters.append(
+                _describe(
+                    {
+                        "name": p.name,
+                        "in": p.in_,
+                        "required": p.in_ == "path" or p.required is True,
+                        "schema": _input_schema(p),
+                    },
+                    p.description,
+                )
+            )
             if p.in_ == "path":
                 listed.add(p.name)
     for name in compile_path(resource.path_template).names:
@@ -127,16 +134,24 @@ def _operation(
             only = body[0]
             schema = _describe(_input_schema(only), only.description)
         else:
-            schema = {"type": "object", "properties": {
-                p.name: _describe(_input_schema(p), p.description) for p in body}}
+            schema = {
+                "type": "object",
+                "properties": {p.name: _describe(_input_schema(p), p.description) for p in body},
+            }
             required = [p.name for p in body if p.required is True]
             if required:
                 schema["required"] = required
-        out["requestBody"] = {"required": any(p.required is True for p in body),
-                              "content": {"application/json": {"schema": schema}}}
+        out["requestBody"] = {
+            "required": any(p.required is True for p in body),
+            "content": {"application/json": {"schema": schema}},
+        }
     elif not declared and op.method in ("POST", "PUT", "PATCH"):
-        out["requestBody"] = {"required": False, "content": {"application/json": {
-            "schema": {"description": "passed to the operation as its 'body' input"}}}}
+        out["requestBody"] = {
+            "required": False,
+            "content": {
+                "application/json": {"schema": {"description": "passed to the operation as its 'body' input"}}
+            },
+        }
 
     outputs = op.output_parameters
     if not outputs and op.ref is not None:
@@ -151,8 +166,10 @@ def _operation(
     responses: dict[str, Any] = {"200": success}
     for status, description in _PROBLEMS.items():
         if status == "400" or calls_upstream:
-            responses[status] = {"description": description,
-                                 "content": {"application/problem+json": {"schema": _PROBLEM_REF}}}
+            responses[status] = {
+                "description": description,
+                "content": {"application/problem+json": {"schema": _PROBLEM_REF}},
+            }
     if calls_upstream:
         responses["4XX"] = {"description": "The upstream's client error, passed through with its own body."}
     out["responses"] = responses
@@ -183,8 +200,10 @@ def build_openapi(
     shown = f"[{host}]" if ":" in host else host
     return {
         "openapi": OPENAPI_VERSION,
-        "info": _describe({"title": info.label or adapter.namespace, "version": info.modified or "1.0.0"},
-                          description or None),
+        "info": _describe(
+            {"title": info.label or adapter.namespace, "version": info.modified or "1.0.0"},
+            description or None,
+        ),
         "servers": [{"url": "/", "description": f"adapter '{adapter.namespace}' on {shown}:{port}"}],
         "paths": paths,
         "components": {"schemas": {"Problem": PROBLEM_SCHEMA}},

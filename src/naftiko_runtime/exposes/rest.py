@@ -108,8 +108,9 @@ def error_response(exc: RequestError, redact: Callable[[str], str]) -> Response:
     """The response for a failed call: an upstream 4xx with a JSON body passes through as is."""
     if isinstance(exc, UpstreamStatusError) and 400 <= exc.upstream_status < 500 and exc.body is not None:
         return JsonResponse(exc.body, status_code=exc.upstream_status, redact=redact)
-    return problem(exc.http_status, exc.title, exc.detail, kind=_problem_type(exc), redact=redact,
-                   **exc.extensions)
+    return problem(
+        exc.http_status, exc.title, exc.detail, kind=_problem_type(exc), redact=redact, **exc.extensions
+    )
 
 
 def outcome_response(outcome: Outcome, redact: Callable[[str], str]) -> Response:
@@ -124,8 +125,11 @@ def outcome_response(outcome: Outcome, redact: Callable[[str], str]) -> Response
                 raw = redact(raw.decode("utf-8")).encode("utf-8")
             except UnicodeDecodeError:
                 pass
-        return Response(raw, status_code=outcome.status,
-                        headers={"content-type": outcome.content_type or "application/octet-stream"})
+        return Response(
+            raw,
+            status_code=outcome.status,
+            headers={"content-type": outcome.content_type or "application/octet-stream"},
+        )
     return JsonResponse(outcome.data, status_code=outcome.status, redact=redact)
 
 
@@ -306,8 +310,13 @@ def _pattern(p: m.ExposedInputParameter) -> re.Pattern[str] | None:
     try:
         return re.compile(p.pattern)
     except re.error as exc:
-        log.warning("%s parameter '%s': pattern %r does not compile here (%s); not checked",
-                    p.in_, p.name, p.pattern, exc)
+        log.warning(
+            "%s parameter '%s': pattern %r does not compile here (%s); not checked",
+            p.in_,
+            p.name,
+            p.pattern,
+            exc,
+        )
         return None
 
 
@@ -356,8 +365,11 @@ class _Endpoint:
         try:
             body = _parse_json(await read_body(request)) if self.reads_body else MISSING
             path = dict(zip(self.path_names, path_values, strict=True))
-            inputs = self._implicit(request, path, body) if self.inputs is None else self._declared(
-                _Call(request, path, body))
+            inputs = (
+                self._implicit(request, path, body)
+                if self.inputs is None
+                else self._declared(_Call(request, path, body))
+            )
             outcome = await self.invocation.run(inputs)
         except RequestError as exc:
             return error_response(exc, self.redact)
@@ -365,8 +377,11 @@ class _Endpoint:
             return problem(413, "Content too large", f"the request body exceeds {MAX_BODY_BYTES} bytes")
         except Exception:
             log.exception("%s failed", self.label)
-            return problem(500, "Internal server error",
-                           f"{self.label} failed unexpectedly; the server log has the details")
+            return problem(
+                500,
+                "Internal server error",
+                f"{self.label} failed unexpectedly; the server log has the details",
+            )
         return outcome_response(outcome, self.redact)
 
     @staticmethod
@@ -398,25 +413,32 @@ class _Endpoint:
                 value = _READERS[p.in_](call, p)
             if value is MISSING or value is None or value == "":
                 if p.required:
-                    raise InvalidInputError(f"{p.in_} parameter '{p.name}' is required",
-                                            parameter=p.name, location=p.in_)
+                    raise InvalidInputError(
+                        f"{p.in_} parameter '{p.name}' is required", parameter=p.name, location=p.in_
+                    )
                 inputs.pop(p.name, None)
                 continue
             if p.pattern is not None and isinstance(value, (str, int, float)):
                 if not p.pattern.search(to_text(value)):
                     raise InvalidInputError(
                         f"{p.in_} parameter '{p.name}' does not match the pattern {p.pattern.pattern}",
-                        parameter=p.name, location=p.in_)
+                        parameter=p.name,
+                        location=p.in_,
+                    )
             try:
                 inputs[p.name] = p.coerce(value)
             except _Bad as bad:
-                raise InvalidInputError(f"{p.in_} parameter '{p.name}' must be {bad.args[0]}",
-                                        parameter=p.name, location=p.in_) from None
+                raise InvalidInputError(
+                    f"{p.in_} parameter '{p.name}' must be {bad.args[0]}", parameter=p.name, location=p.in_
+                ) from None
         return inputs
 
 
 def _endpoint(
-    adapter: m.ExposesRest, runtime: Runtime, resource: m.ExposedResource, op: m.ExposedOperation,
+    adapter: m.ExposesRest,
+    runtime: Runtime,
+    resource: m.ExposedResource,
+    op: m.ExposedOperation,
     path_names: tuple[str, ...],
 ) -> _Endpoint:
     label = f"{op.method} {resource.path_template}"
@@ -428,8 +450,14 @@ def _endpoint(
     inputs = tuple(_compile_input(p, body_count == 1) for p in declared) if declared else None
     reads_body = inputs is None or body_count > 0
     invocation = runtime.invocation(
-        op.name or label, call=op.call, with_=op.with_, outputs=op.output_parameters,
-        prefixes=(f"{adapter.namespace}.", "rest."), ref=op.ref, steps=op.steps, mappings=op.mappings,
+        op.name or label,
+        call=op.call,
+        with_=op.with_,
+        outputs=op.output_parameters,
+        prefixes=(f"{adapter.namespace}.", "rest."),
+        ref=op.ref,
+        steps=op.steps,
+        mappings=op.mappings,
     )
     return _Endpoint(label, invocation, runtime.redact, runtime.bind_scopes, path_names, inputs, reads_body)
 
@@ -473,10 +501,12 @@ class _Forward:
     async def _proxy(self, request: Request, tail: str | None) -> Response:
         consumer, scopes = self.consumer, self.runtime.bind_scopes
         if tail is not None and any(unquote(s) in (".", "..") for s in tail.split("/")):
-            raise InvalidInputError("the forwarded path may not contain '.' or '..' segments",
-                                    parameter="path", location="path")
+            raise InvalidInputError(
+                "the forwarded path may not contain '.' or '..' segments", parameter="path", location="path"
+            )
         headers: CIMultiDict[str] = CIMultiDict(
-            (k, v) for k, v in request.headers.items() if k.lower() in self.trusted)
+            (k, v) for k, v in request.headers.items() if k.lower() in self.trusted
+        )
         query: list[tuple[str, str]] = []
         for in_, name, template in self.fixed:
             value = template.render(scopes, what=f"{in_} parameter '{name}'")
@@ -600,9 +630,12 @@ class _Routes(BaseRoute):
         request = Request(scope, receive)
         if group is None:
             allow = ", ".join(values)
-            response: Response = problem(405, "Method not allowed",
-                                         f"{scope['method']} is not allowed here (allowed: {allow})",
-                                         headers={"Allow": allow})
+            response: Response = problem(
+                405,
+                "Method not allowed",
+                f"{scope['method']} is not allowed here (allowed: {allow})",
+                headers={"Allow": allow},
+            )
         else:
             endpoint = group.endpoints.get(scope["method"])
             if endpoint is not None:
@@ -636,8 +669,11 @@ def build_rest_app(adapter: m.ExposesRest, runtime: Runtime, *, host: str, port:
         if forward is not None and group.forward is None:
             group.forward = _Forward(runtime, forward)
 
-    document = json.dumps(build_openapi(adapter, runtime.document, host=host, port=port),
-                          separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    document = json.dumps(
+        build_openapi(adapter, runtime.document, host=host, port=port),
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode("utf-8")
 
     return RestApp(_Routes(list(groups.values())), document)
 
