@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 # Starlette) is imported only when something is served.
 
 log = logging.getLogger("naftiko")
-access_log = logging.getLogger("naftiko.access")
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 DEFAULT_HOST = "127.0.0.1"
@@ -347,53 +346,6 @@ def _bind_all(adapters: Sequence[BoundAdapter], *, reuse_port: bool = False) -> 
 # --- step 2: run ---------------------------------------------------------------------------------------
 
 
-class AccessLog:
-    """One ``naftiko.access`` line per request; installs a fresh ``request_stats`` dict for the consumers.
-
-    The line has the adapter, method, raw path (never the query string), status, upstream status and
-    duration.
-    """
-
-    def __init__(self, app: Any, adapter: str) -> None:
-        from .consumes.http import request_stats
-
-        self.app = app
-        self.adapter = adapter
-        self.stats = request_stats
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        stats: dict[str, Any] = {}
-        token = self.stats.set(stats)
-        status = 500
-        started = time.perf_counter()
-
-        async def send_and_note(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            self.stats.reset(token)
-            if access_log.isEnabledFor(logging.INFO):
-                raw = scope.get("raw_path")
-                path = raw.decode("latin-1") if raw else scope.get("path", "")
-                access_log.info(
-                    "adapter=%s method=%s path=%s status=%d upstream_status=%s duration_ms=%.1f",
-                    self.adapter,
-                    scope.get("method"),
-                    path,
-                    status,
-                    stats.get("upstream_status", "-"),
-                    (time.perf_counter() - started) * 1000,
-                )
-
-
 @cache
 def _server_class() -> type[uvicorn.Server]:
     import uvicorn
@@ -472,6 +424,7 @@ async def run(
     from .engine import Runtime
     from .exposes import app_builder
     from .inbound import protect
+    from .observability import access
 
     stop = stop or asyncio.Event()
     runtimes: dict[int, Runtime] = {}
@@ -494,8 +447,8 @@ async def run(
                 extra["allowed_origins"] = [f"{s}://{p}" for p in patterns for s in ("http", "https")]
             app = builder(bound.adapter, runtime, host=bound.host, port=bound.port, **extra)
             app = protect(app, bound.adapter, runtime.bind_scopes)
-            if access_log.isEnabledFor(logging.INFO):  # no access log asked for: no per-request bookkeeping
-                app = AccessLog(app, bound.namespace)
+            if access.wanted():  # no access log and no observer: no per-request bookkeeping
+                app = access.AccessLog(app, bound.namespace)
             servers.append(_server(app))
         with _signals(servers, stop):
             tasks = [
@@ -857,7 +810,6 @@ def _stderr(line: str) -> None:
 
 
 __all__ = [
-    "AccessLog",
     "BoundAdapter",
     "Capability",
     "Plan",

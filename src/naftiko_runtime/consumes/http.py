@@ -13,7 +13,6 @@ import json
 import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
@@ -26,15 +25,13 @@ from .. import __version__
 from ..binds import Bindings, Redactor
 from ..errors import InvalidInputError, UpstreamTimeoutError, UpstreamUnavailableError
 from ..expressions import MISSING, Template, compile_path, compile_template, to_text
+from ..observability.context import note_upstream_status
+from ..observability.hooks import observed_upstream
 from ..spec import model as m
 
 Scopes = Sequence[Mapping[str, Any]]
 
 USER_AGENT = f"naftiko-runtime/{__version__}"
-
-#: Per-request statistics for access logs. An exposer puts a fresh dict here when a request starts; every
-#: upstream exchange made on its behalf (even from a task the SDK spawned) records its status in it.
-request_stats: ContextVar[dict[str, Any] | None] = ContextVar("naftiko_request_stats", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +338,7 @@ class HttpConsumer:
             await self._session.close()
             self._session = None
 
+    @observed_upstream
     async def send(
         self,
         op: SendTarget,
@@ -359,9 +357,7 @@ class HttpConsumer:
         try:
             async with session.request(op.method, URL(url, encoded=True), **kwargs) as resp:
                 body = await resp.read()
-                stats = request_stats.get()
-                if stats is not None:
-                    stats["upstream_status"] = resp.status
+                note_upstream_status(resp.status)
                 return UpstreamResponse(
                     resp.status, resp.reason or "", resp.headers.get("Content-Type", ""), body
                 )

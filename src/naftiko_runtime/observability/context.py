@@ -1,0 +1,47 @@
+"""The context of the request being served, visible to everything that runs on its behalf.
+
+The exposing side (the access-log middleware) opens a :class:`RequestContext` when a request arrives; the
+consumers note what happened upstream in it, even from tasks the MCP SDK spawned, because a ``ContextVar``
+is copied into every task created while it is set. Outside a request (tests, stdio) nothing is open and
+the notes cost one lookup.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What is known about one inbound request: the adapter serving it and its last upstream status."""
+
+    adapter: str
+    upstream_status: int | None = None
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("naftiko_request", default=None)
+
+
+def open_request(adapter: str) -> tuple[RequestContext, Token[RequestContext | None]]:
+    """Start a request's context; hand the token to :func:`close_request` when the request ends."""
+    context = RequestContext(adapter)
+    return context, _current.set(context)
+
+
+def close_request(token: Token[RequestContext | None]) -> None:
+    _current.reset(token)
+
+
+def current_request() -> RequestContext | None:
+    return _current.get()
+
+
+def note_upstream_status(status: int) -> None:
+    """Record an upstream's answer on the request being served, if any."""
+    context = _current.get()
+    if context is not None:
+        context.upstream_status = status
+
+
+__all__ = ["RequestContext", "close_request", "current_request", "note_upstream_status", "open_request"]
