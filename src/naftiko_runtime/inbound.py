@@ -134,8 +134,20 @@ def protect(
     app: ASGIApp, adapter: m.ExposesRest | m.ExposesMcp, scopes: Sequence[Mapping[str, Any]]
 ) -> ASGIApp:
     """Wrap ``app`` with the adapter's inbound authentication, if it declares one."""
-    if adapter.authentication is None:
+    auth = adapter.authentication
+    if auth is None:
         return app
-    return InboundAuth(
-        app, adapter.authentication, scopes, realm=adapter.namespace, mcp=isinstance(adapter, m.ExposesMcp)
-    )
+    mcp = isinstance(adapter, m.ExposesMcp)
+    if isinstance(auth, m.AuthOAuth2):
+        from .exposes.resource_server import ResourceServer, build_verifier
+
+        def optional(text: str | None, what: str) -> str | None:
+            return compile_template(text).render(scopes, what=what) if text else None
+
+        verifier = build_verifier(
+            auth,
+            client_id=optional(auth.client_id, "inbound oauth2 clientId"),
+            client_secret=optional(auth.client_secret, "inbound oauth2 clientSecret"),
+        )
+        return ResourceServer(app, auth, verifier, mcp=mcp)
+    return InboundAuth(app, auth, scopes, realm=adapter.namespace, mcp=mcp)

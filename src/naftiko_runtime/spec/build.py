@@ -319,6 +319,12 @@ class Builder:
                 resource=s("resource"),
                 scopes=self.strings(auth, "scopes", p),
                 audience=self.text(auth, "audience", p),
+                token_endpoint=self.text(auth, "tokenEndpoint", p),
+                token_validation=cast(
+                    Any, self.enum(auth, "tokenValidation", p, ("jwks", "introspection"), default="jwks")
+                ),
+                client_id=self.text(auth, "clientId", p),
+                client_secret=self.text(auth, "clientSecret", p),
             )
         return None
 

@@ -70,10 +70,19 @@ class AuthApiKey:
 
 @dataclass(frozen=True, slots=True)
 class AuthOAuth2:
+    """Inbound: the adapter is a protected resource. Outbound: client credentials for the consumed API.
+
+    ``client_id``/``client_secret`` extend alpha2: the outbound grant needs them, and so does introspection.
+    """
+
     authorization_server_uri: str = ""
     resource: str = ""
     scopes: tuple[str, ...] = ()
     audience: str | None = None
+    token_endpoint: str | None = None
+    token_validation: Literal["jwks", "introspection"] = "jwks"
+    client_id: str | None = None
+    client_secret: str | None = None
     type: Literal["oauth2"] = "oauth2"
 
 

@@ -1,9 +1,10 @@
 """The project's own JSON Schema for Naftiko capability documents (spec 1.0.0-alpha2), and precise issues.
 
 `naftiko-1.0.0-alpha2.schema.json` (beside this module) accepts exactly the documents the upstream alpha2
-schema accepts, but it is written as discriminated ``if``/``then`` unions (on ``type``, or on the presence of
-a key) instead of bare ``oneOf``/``anyOf``. Every failure therefore surfaces as a *leaf* error at the node
-that is wrong, which :func:`schema_issues` turns into one human-readable :class:`SchemaIssue` per node.
+schema accepts (plus the oauth2 ``clientId``/``clientSecret`` extension), but it is written as discriminated
+``if``/``then`` unions (on ``type``, or on the presence of a key) instead of bare ``oneOf``/``anyOf``.
+Every failure therefore surfaces as a *leaf* error at the node that is wrong, which :func:`schema_issues`
+turns into one human-readable :class:`SchemaIssue` per node.
 
 Subschemas may carry an ``x-messages`` annotation: ``{keyword: text}`` (or, for ``required``,
 ``{keyword: {missing_key: text}}``) gives the wording used when that keyword fails there; ``{value}`` in the
