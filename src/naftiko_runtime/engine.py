@@ -30,7 +30,7 @@ from .errors import (
     UpstreamStatusError,
 )
 from .expressions import MISSING, JsonPath, Template, compile_jsonpath, compile_template, has_template
-from .formats import FormatError, xml_to_json
+from .formats import DECODERS, PayloadError
 from .shaping import OutputShaper, compile_mock, compile_outputs, mock_outputs
 from .spec import model as m
 from .spec.findings import format_path
@@ -412,37 +412,20 @@ class Runtime:
         )
 
     def decode(self, op: BoundOperation, response: UpstreamResponse) -> Any:
-        fmt = op.spec.output_raw_format
-        if fmt in ("json", "yaml") or not fmt:
-            try:
-                return json.loads(response.body)
-            except ValueError:
-                if fmt == "yaml":
-                    import yaml
-
-                    try:
-                        return yaml.safe_load(response.body)
-                    except yaml.YAMLError:
-                        pass
-                kind = response.content_type.split(";")[0] or "an unlabelled body"
-                raise UpstreamPayloadError(
-                    f"{op.qualified} answered HTTP {response.status} with {kind} that is not JSON: "
-                    f"{response.text_excerpt(self.redact, 120)}",
-                    operation=op.qualified,
-                ) from None
-        if fmt == "xml":
-            try:
-                return xml_to_json(response.body)
-            except FormatError as exc:
-                raise UpstreamPayloadError(
-                    f"{op.qualified} answered HTTP {response.status} with a body that is not the XML it "
-                    f"declares: {exc}",
-                    operation=op.qualified,
-                ) from None
-        raise UpstreamPayloadError(
-            f"{op.qualified}: outputRawFormat '{fmt}' is not supported by this runtime",
-            operation=op.qualified,
-        )
+        fmt = op.spec.output_raw_format or "json"
+        decoder = DECODERS.get(fmt)
+        if decoder is None:
+            raise UpstreamPayloadError(
+                f"{op.qualified}: outputRawFormat '{fmt}' is not supported by this runtime",
+                operation=op.qualified,
+            )
+        try:
+            return decoder(response.body, response.content_type, op.decode_options)
+        except PayloadError as exc:
+            detail = f"{op.qualified} answered HTTP {response.status} with {exc}"
+            if exc.excerpt:
+                detail += f": {response.text_excerpt(self.redact, 120)}"
+            raise UpstreamPayloadError(detail, operation=op.qualified) from None
 
 
 def _projection(params: Sequence[m.ConsumedOutputParameter]) -> Any:

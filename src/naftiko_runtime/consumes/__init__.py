@@ -1,1 +1,2 @@
-"""Consumed APIs: compiled upstream operations."""
+"""Consumed APIs: compiled upstream operations (``http``), where values land (``placement``), request
+bodies (``body``) and outbound credentials (``auth``)."""

@@ -1,21 +1,20 @@
-"""Calling consumed HTTP operations with aiohttp.
+"""Calling consumed HTTP operations with aiohttp: the core.
 
 One :class:`HttpConsumer` per ``consumes`` namespace owns one ``aiohttp.ClientSession`` (so one
 connection pool per upstream). Each operation is compiled once into a :class:`BoundOperation`: its URL
-template, the placement of every input parameter, its body builder and its authentication. A call then
-only renders values and sends.
+template, its parameters (each placed by its ``in`` row, ``placement.py``), its body builder
+(``body.py``) and the consumer's credentials (``auth.py``). A call then only renders values and sends.
+:meth:`HttpConsumer.forward` is the public way to proxy a request to the consumed API as it is.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import quote, urlencode, urlsplit
+from typing import Any, Protocol, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
 from multidict import CIMultiDict
@@ -23,13 +22,21 @@ from yarl import URL
 
 from .. import __version__
 from ..binds import Bindings, Redactor
-from ..errors import InvalidInputError, UpstreamTimeoutError, UpstreamUnavailableError
-from ..expressions import MISSING, Template, compile_path, compile_template, to_text
+from ..errors import (
+    InvalidInputError,
+    UnsupportedFeatureError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
+from ..expressions import MISSING, Template, compile_path, compile_template
 from ..observability.context import note_upstream_status
 from ..observability.hooks import observed_upstream
 from ..spec import model as m
+from .auth import compile_auth
+from .body import BODY, params_body
+from .placement import PLACEMENT, Outgoing, Place, Scopes
 
-Scopes = Sequence[Mapping[str, Any]]
+T = TypeVar("T")
 
 USER_AGENT = f"naftiko-runtime/{__version__}"
 
@@ -57,8 +64,12 @@ class UpstreamResponse:
 
 @dataclass(frozen=True, slots=True)
 class _Param:
+    """One consumed input parameter, compiled: where its value comes from and the row that places it."""
+
     name: str
     in_: str
+    place: Place
+    blank_is_missing: bool
     template: Template | None
     fixed: str | None  # environment values, read once at load
     required: bool
@@ -74,65 +85,19 @@ class _Param:
         return None if value is MISSING else value
 
 
-class _Auth:
-    """Outbound credentials, rendered once at load when they only use binds."""
-
-    def __init__(self, auth: m.Authentication | None, bind_scopes: Scopes) -> None:
-        self.kind = auth.type if auth is not None else None
-        self._templates: dict[str, Template] = {}
-        self._static: dict[str, str] = {}
-        self.placement = getattr(auth, "placement", "header")
-        if auth is None or isinstance(auth, m.AuthOAuth2):
-            self.kind = None
-            return
-        for field in ("token", "username", "password", "key", "value"):
-            text = getattr(auth, field, None)
-            if isinstance(text, str):
-                template = compile_template(text)
-                self._templates[field] = template
-                try:
-                    self._static[field] = template.render(bind_scopes)
-                except Exception:  # noqa: BLE001 - depends on call arguments; rendered per call instead
-                    pass
-
-    def _get(self, field: str, scopes: Scopes) -> str:
-        if field in self._static:
-            return self._static[field]
-        template = self._templates.get(field)
-        return template.render(scopes, what=f"{self.kind} credential '{field}'") if template else ""
-
-    def apply(
-        self, headers: CIMultiDict[str], query: list[tuple[str, str]], scopes: Scopes
-    ) -> aiohttp.DigestAuthMiddleware | None:
-        kind = self.kind
-        if kind is None:
-            return None
-        if kind == "bearer":
-            headers["Authorization"] = "Bearer " + self._get("token", scopes)
-        elif kind == "basic":
-            raw = f"{self._get('username', scopes)}:{self._get('password', scopes)}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
-        elif kind == "apikey":
-            key, value = self._get("key", scopes), self._get("value", scopes)
-            if self.placement == "query":
-                query.append((key, value))
-            else:
-                headers[key] = value
-        elif kind == "digest":
-            return aiohttp.DigestAuthMiddleware(self._get("username", scopes), self._get("password", scopes))
-        return None
-
-    def secrets(self) -> list[str]:
-        return [v for k, v in self._static.items() if k in ("token", "password", "value")]
+def _row(table: Mapping[str, T], key: str, what: str) -> T:
+    """A table's row; none is a start-up error (``check_support`` reports the same at load, positioned)."""
+    row = table.get(key)
+    if row is None:
+        raise UnsupportedFeatureError(f"{what} '{key}' is not supported by this runtime")
+    return row
 
 
-_MEDIA = {
-    "json": "application/json",
-    "text": "text/plain; charset=utf-8",
-    "xml": "application/xml",
-    "sparql": "application/sparql-query",
-    "formUrlEncoded": "application/x-www-form-urlencoded",
-}
+def _compile_param(p: m.ConsumedInputParameter, environ: Mapping[str, str]) -> _Param:
+    row = _row(PLACEMENT, p.in_, "parameters in")
+    fixed = environ.get(p.name) if p.in_ == "environment" and p.value is None else None
+    template = compile_template(p.value) if p.value is not None else None
+    return _Param(p.name, p.in_, row.place, row.blank_is_missing, template, fixed, bool(p.required))
 
 
 class SendTarget(Protocol):
@@ -145,11 +110,21 @@ class SendTarget(Protocol):
     def qualified(self) -> str: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Forwarded:
+    method: str
+    qualified: str
+
+
 class BoundOperation:
     """One consumed operation, compiled: ``await op.call(args, scopes)`` sends it and returns the response."""
 
     def __init__(
-        self, consumer: HttpConsumer, resource: m.ConsumedHttpResource, op: m.ConsumedHttpOperation
+        self,
+        consumer: HttpConsumer,
+        resource: m.ConsumedHttpResource,
+        op: m.ConsumedHttpOperation,
+        environ: Mapping[str, str],
     ) -> None:
         self.consumer = consumer
         self.resource = resource
@@ -157,36 +132,29 @@ class BoundOperation:
         self.qualified = f"{consumer.namespace}.{op.name}"
         self.method = op.method
         raw_path, _, static_query = resource.path_template.partition("?")
-        self.path = compile_path(raw_path)
+        self.path = compile_path(raw_path if raw_path.startswith("/") else "/" + raw_path)
         self.static_query = static_query
         merged: dict[tuple[str, str], m.ConsumedInputParameter] = {}
         for p in (*consumer.spec.input_parameters, *resource.input_parameters, *op.input_parameters):
             merged[(p.name, p.in_)] = p
-        self.params = tuple(_compile_param(p) for p in merged.values())
-        self.path_overrides = tuple(p for p in self.params if p.in_ == "path" and (p.template or p.fixed))
-        self.body_params = tuple(p for p in self.params if p.in_ == "body")
-        self.sent_params = tuple(p for p in self.params if p.in_ in ("query", "header", "cookie"))
-        self.scope_params = tuple(p for p in self.params if p.in_ == "environment")
-        self.body = op.body
-        self._body_template = (
-            compile_template(op.body.data) if op.body and isinstance(op.body.data, str) else None
+        params = [_compile_param(p, environ) for p in merged.values()]
+        # a path parameter without a value of its own is read by the path template from the arguments
+        params = [p for p in params if p.in_ != "path" or p.template or p.fixed]
+        # environment values first: the other parameters' templates may read them
+        self.params = tuple(sorted(params, key=lambda p: p.in_ != "environment"))
+        self.single_body_param = sum(p.in_ == "body" for p in params) == 1
+        self.body = _row(BODY, op.body.kind, "body type")(op.body.data) if op.body is not None else None
+        self.decode_options: Mapping[str, Any] = (
+            {"outputSchema": op.output_schema} if op.output_schema else {}
         )
 
     async def call(self, args: Mapping[str, Any], scopes: Scopes) -> UpstreamResponse:
         consumer = self.consumer
-        if self.scope_params:
-            args = {**args, **{p.name: p.fixed for p in self.scope_params if p.fixed is not None}}
-        full_scopes: Scopes = (*scopes, args)
-        path_values: Mapping[str, Any] = args
-        if self.path_overrides:
-            path_values = {**args, **{p.name: p.resolve(args, full_scopes) for p in self.path_overrides}}
-        path = self.path.expand(path_values)
-        headers: CIMultiDict[str] = CIMultiDict(consumer.default_headers)
-        query: list[tuple[str, str]] = []
-        cookies: list[str] = []
-        for p in self.sent_params:
-            value = p.resolve(args, full_scopes)
-            if value is None or value == "":
+        out = Outgoing(dict(args), CIMultiDict(consumer.default_headers))
+        full_scopes: Scopes = (*scopes, out.scope)
+        for p in self.params:
+            value = p.resolve(out.scope, full_scopes)
+            if value is None or (p.blank_is_missing and value == ""):
                 if p.required:
                     raise InvalidInputError(
                         f"{self.qualified} needs {p.in_} parameter '{p.name}'",
@@ -194,102 +162,15 @@ class BoundOperation:
                         location=p.in_,
                     )
                 continue
-            if p.in_ == "query":
-                if isinstance(value, list):
-                    query.extend((p.name, to_text(v)) for v in value)
-                else:
-                    query.append((p.name, to_text(value)))
-            elif p.in_ == "header":
-                headers[p.name] = to_text(value)
-            else:
-                cookies.append(f"{p.name}={quote(to_text(value), safe='')}")
-        if cookies:
-            headers["Cookie"] = "; ".join(cookies)
-        data, content_type = self._build_body(args, full_scopes)
-        if content_type is not None and "Content-Type" not in headers:
-            headers["Content-Type"] = content_type
-        middleware = consumer.auth.apply(headers, query, full_scopes)
-        url = consumer.base + path
-        qs = self.static_query
-        if query:
-            qs = (qs + "&" if qs else "") + urlencode(query, quote_via=quote)
-        if qs:
-            url = f"{url}?{qs}"
-        return await consumer.send(self, url, headers, data, middleware)
-
-    def _build_body(self, args: Mapping[str, Any], scopes: Scopes) -> tuple[Any, str | None]:
-        body = self.body
-        if body is None:
-            if not self.body_params:
-                return None, None
-            values = {}
-            for p in self.body_params:
-                value = p.resolve(args, scopes)
-                if value is None:
-                    if p.required:
-                        raise InvalidInputError(
-                            f"{self.qualified} needs a request body ('{p.name}')",
-                            parameter=p.name,
-                            location="body",
-                        )
-                    continue
-                values[p.name] = value
-            if not values:
-                return None, None
-            payload = next(iter(values.values())) if len(self.body_params) == 1 else values
-            return _json_bytes(payload), "application/json"
-        what = f"{self.qualified} body"
-        if self._body_template is not None:
-            text = self._body_template.render(scopes, what=what)
-            if body.kind in ("raw", "json"):
-                media = (
-                    "application/json"
-                    if body.kind == "json" or text.lstrip()[:1] in ("{", "[")
-                    else ("text/plain; charset=utf-8")
-                )
-            else:
-                media = _MEDIA.get(body.kind, "text/plain; charset=utf-8")
-            return text.encode("utf-8"), media
-        if body.kind == "formUrlEncoded" and isinstance(body.data, Mapping):
-            pairs = [(k, to_text(_render_data(v, scopes, what))) for k, v in body.data.items()]
-            return urlencode(pairs).encode("ascii"), _MEDIA["formUrlEncoded"]
-        if body.kind == "multipartForm" and isinstance(body.data, list):
-            form = aiohttp.FormData()
-            for part in body.data:
-                value = _render_data(part.get("value", ""), scopes, what)
-                form.add_field(
-                    str(part.get("name")),
-                    to_text(value),
-                    filename=part.get("filename"),
-                    content_type=part.get("contentType"),
-                )
-            return form, None
-        return _json_bytes(_render_data(body.data, scopes, what)), _MEDIA.get(body.kind, "application/json")
-
-
-def _render_data(data: Any, scopes: Scopes, what: str) -> Any:
-    """Render templates inside structured body data; a string that is exactly ``{{x}}`` keeps x's type."""
-    if isinstance(data, str):
-        if "{{" not in data:
-            return data
-        return compile_template(data).value(scopes, what=what)
-    if isinstance(data, Mapping):
-        return {k: _render_data(v, scopes, what) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_render_data(v, scopes, what) for v in data]
-    return data
-
-
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _compile_param(p: m.ConsumedInputParameter) -> _Param:
-    fixed = None
-    if p.in_ == "environment":
-        fixed = os.environ.get(p.name) if p.value is None else None
-    template = compile_template(p.value) if p.value is not None else None
-    return _Param(p.name, p.in_, template, fixed, bool(p.required))
+            p.place(out, p.name, value)
+        path = self.path.expand(out.path_values, (out.scope,))
+        if self.body is not None:
+            data, content_type = self.body(full_scopes, f"{self.qualified} body")
+        else:
+            data, content_type = params_body(out.body_values, self.single_body_param)
+        if content_type is not None and "Content-Type" not in out.headers:
+            out.headers["Content-Type"] = content_type
+        return await consumer.dispatch(self, out, path, self.static_query, data, full_scopes)
 
 
 class HttpConsumer:
@@ -303,6 +184,7 @@ class HttpConsumer:
         base_uri: str | None = None,
         timeouts: Timeouts | None = None,
         redactor: Redactor | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.spec = spec
         self.namespace = spec.namespace
@@ -312,18 +194,62 @@ class HttpConsumer:
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.timeouts = timeouts or Timeouts()
         self.redact = redactor or Redactor()
-        self.auth = _Auth(spec.authentication, bindings.scopes)
-        self.redact.update(self.auth.secrets())
+        self.bind_scopes: Scopes = bindings.scopes
+        self.credentials = compile_auth(spec.authentication, bindings.scopes)
+        if self.credentials is not None:
+            self.redact.update(self.credentials.secrets)
         self.default_headers: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        env = os.environ if environ is None else environ
         self.operations: dict[str, BoundOperation] = {}
         for resource in spec.resources:
             for op in resource.operations:
                 if op.name not in self.operations:
-                    bound = BoundOperation(self, resource, op)
-                    if not bound.path.source.startswith("/"):
-                        bound.path = compile_path("/" + bound.path.source)
-                    self.operations[op.name] = bound
+                    self.operations[op.name] = BoundOperation(self, resource, op, env)
+        # what a forward adds of its own: the consumer's fixed header and query parameters
+        self._forward_params = tuple(
+            _compile_param(p, env) for p in spec.input_parameters if p.in_ in ("header", "query") and p.value
+        )
+        self._forward_name = f"{self.namespace} (forward)"
         self._session: aiohttp.ClientSession | None = None
+
+    async def forward(
+        self,
+        method: str,
+        path: str | None,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes | None = None,
+        *,
+        query: str = "",
+    ) -> UpstreamResponse:
+        """Proxy one request to this API: the caller's (already filtered) headers, raw ``query`` string
+        and body, plus this consumer's fixed parameters and credentials.
+
+        ``path`` is appended to the base URI as it is (still percent-encoded); a ``.`` or ``..`` segment is
+        refused, so a caller cannot climb out of the base path.
+        """
+        if path is not None and any(unquote(s) in (".", "..") for s in path.split("/")):
+            raise InvalidInputError(
+                "the forwarded path may not contain '.' or '..' segments", parameter="path", location="path"
+            )
+        out = Outgoing({}, CIMultiDict(headers))
+        for p in self._forward_params:
+            p.place(out, p.name, p.resolve({}, self.bind_scopes))
+        suffix = "" if path is None else "/" + path
+        target = _Forwarded(method, self._forward_name)
+        return await self.dispatch(target, out, suffix, query, body or None, self.bind_scopes)
+
+    async def dispatch(
+        self, op: SendTarget, out: Outgoing, path: str, query: str, data: Any, scopes: Scopes
+    ) -> UpstreamResponse:
+        """Add credentials, cookies and the query to an assembled request, and send it."""
+        if self.credentials is not None:
+            self.credentials.apply(out, scopes)
+        if out.cookies:
+            out.headers["Cookie"] = "; ".join(out.cookies)
+        if out.query:
+            query = (query + "&" if query else "") + "&".join(out.query)
+        url = self.base + path + ("?" + query if query else "")
+        return await self.send(op, url, out.headers, data, out.middlewares)
 
     async def start(self) -> None:
         if self._session is None:
@@ -345,15 +271,15 @@ class HttpConsumer:
         url: str,
         headers: CIMultiDict[str],
         data: Any,
-        middleware: aiohttp.DigestAuthMiddleware | None,
+        middlewares: Sequence[Any] = (),
     ) -> UpstreamResponse:
         if self._session is None:
             await self.start()
         session = self._session
         assert session is not None
         kwargs: dict[str, Any] = {"headers": headers, "data": data, "allow_redirects": False}
-        if middleware is not None:
-            kwargs["middlewares"] = (middleware,)
+        if middlewares:
+            kwargs["middlewares"] = tuple(middlewares)
         try:
             async with session.request(op.method, URL(url, encoded=True), **kwargs) as resp:
                 body = await resp.read()

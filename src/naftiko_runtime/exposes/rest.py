@@ -25,9 +25,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import unquote
 
-from multidict import CIMultiDict
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
@@ -465,27 +464,13 @@ def _endpoint(
 # --- forward (proxy) resources -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _ForwardTarget:
-    """What ``HttpConsumer.send`` reads from an operation: its method and its name for messages."""
-
-    method: str
-    qualified: str
-
-
 class _Forward:
     """Proxies a request to a consumed namespace: trusted headers only, that consumer's credentials."""
 
     def __init__(self, runtime: Runtime, config: m.ForwardConfig) -> None:
         self.runtime = runtime
         self.consumer: HttpConsumer = runtime.consumers[config.target_namespace]
-        self.trusted = tuple(h.lower() for h in config.trusted_headers)
-        self.fixed = tuple(
-            (p.in_, p.name, compile_template(p.value))
-            for p in self.consumer.spec.input_parameters
-            if p.in_ in ("header", "query") and p.value is not None
-        )
-        self.qualified = f"{config.target_namespace} (forward)"
+        self.trusted = frozenset(h.lower() for h in config.trusted_headers)
 
     async def respond(self, request: Request, tail: str | None) -> Response:
         try:
@@ -499,31 +484,10 @@ class _Forward:
             return problem(500, "Internal server error", "the forward failed; the server log has the details")
 
     async def _proxy(self, request: Request, tail: str | None) -> Response:
-        consumer, scopes = self.consumer, self.runtime.bind_scopes
-        if tail is not None and any(unquote(s) in (".", "..") for s in tail.split("/")):
-            raise InvalidInputError(
-                "the forwarded path may not contain '.' or '..' segments", parameter="path", location="path"
-            )
-        headers: CIMultiDict[str] = CIMultiDict(
-            (k, v) for k, v in request.headers.items() if k.lower() in self.trusted
-        )
-        query: list[tuple[str, str]] = []
-        for in_, name, template in self.fixed:
-            value = template.render(scopes, what=f"{in_} parameter '{name}'")
-            if in_ == "header":
-                headers[name] = value
-            else:
-                query.append((name, value))
-        middleware = consumer.auth.apply(headers, query, scopes)
-        url = consumer.base + ("/" + tail if tail is not None else "")
-        qs = request.scope.get("query_string", b"").decode("latin-1")
-        if query:
-            qs = (qs + "&" if qs else "") + urlencode(query, quote_via=quote)
-        if qs:
-            url += "?" + qs
-        data = await read_body(request)
-        target = _ForwardTarget(request.method, self.qualified)
-        response = await consumer.send(target, url, headers, data or None, middleware)
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() in self.trusted]
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        body = await read_body(request)
+        response = await self.consumer.forward(request.method, tail, headers, body, query=query)
         outcome = Outcome(response.status, raw=response.body, content_type=response.content_type or None)
         return outcome_response(outcome, self.runtime.redact)
 

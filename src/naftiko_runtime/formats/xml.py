@@ -1,6 +1,6 @@
-"""Decoding upstream bodies declared with a non-JSON ``outputRawFormat`` into JSON values.
+"""``outputRawFormat: xml``, read into JSON values.
 
-XML follows the reading capability authors rely on: the root element is dropped and its content becomes
+The reading is the one capability authors rely on: the root element is dropped and its content becomes
 the value; an element with only text is a string; repeated child elements become an array; attributes
 become fields; text beside children or attributes goes under ``""``. Scalars stay strings. Documents with
 a DOCTYPE are refused: entity declarations are how XML bombs and external-entity reads get in.
@@ -8,21 +8,20 @@ a DOCTYPE are refused: entity declarations are how XML bombs and external-entity
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree
 
-
-class FormatError(ValueError):
-    pass
+from .errors import PayloadError
 
 
-def xml_to_json(body: bytes) -> Any:
+def decode(body: bytes, content_type: str, options: Mapping[str, Any]) -> Any:
     if b"<!DOCTYPE" in body[:4096].upper():
-        raise FormatError("XML with a DOCTYPE is refused")
+        raise PayloadError("a body that is not the XML it declares: XML with a DOCTYPE is refused")
     try:
         root = ElementTree.fromstring(body)
     except ElementTree.ParseError as exc:
-        raise FormatError(f"not well-formed XML ({exc})") from None
+        raise PayloadError(f"a body that is not the XML it declares: not well-formed XML ({exc})") from None
     return _element(root)
 
 
