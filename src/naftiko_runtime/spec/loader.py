@@ -7,8 +7,8 @@ turns them into errors).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -16,7 +16,7 @@ from ..errors import SpecError
 from . import model as m
 from .build import Builder
 from .checks import check_document
-from .findings import Finding, Path, has_errors, sort_findings
+from .findings import Finding, Path, Severity, has_errors, sort_findings
 from .yamlpos import Positions, YamlSyntaxError, load_yaml
 
 SPEC_VERSION = "1.0.0-alpha2"
@@ -29,6 +29,8 @@ class LoadResult:
     file: str
     document: m.NaftikoDocument | None
     findings: tuple[Finding, ...]
+    #: where every node sits, by file (the capability and the consumer files it imports)
+    positions: Mapping[str, Positions] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -39,6 +41,12 @@ class LoadResult:
 
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "warning"]
+
+    def finding(self, severity: Severity, file: str, path: Path, message: str) -> Finding:
+        """A finding about a node of this document (or of a file it imports), at the node's position."""
+        positions = self.positions.get(file)
+        line, col = positions.of(path) if positions is not None else (1, 1)
+        return Finding(severity, file, line, col, tuple(path), message)
 
     def strict(self) -> LoadResult:
         return replace(self, findings=tuple(f.escalated() for f in self.findings))
@@ -55,6 +63,7 @@ class _Reporter:
     def __init__(self, file: str, positions: Positions) -> None:
         self.file = file
         self.positions = positions
+        self.imported: dict[str, Positions] = {}
         self.findings: list[Finding] = []
 
     def add(self, severity: str, path: Path, message: str, *, at_key: bool = False) -> None:
@@ -85,7 +94,8 @@ def load_text(text: str, file: str = "<capability>", *, base_dir: FsPath | None 
     findings = _dedupe(report.findings)
     if has_errors(findings):
         document = None
-    return LoadResult(file, document, tuple(sort_findings(findings)))
+    positions_by_file = {**report.imported, file: positions}
+    return LoadResult(file, document, tuple(sort_findings(findings)), positions_by_file)
 
 
 def _interpret(data: Any, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocument | None:
@@ -138,6 +148,7 @@ def _resolve_imports(document: m.NaftikoDocument, report: _Reporter, base_dir: F
             report.add("error", where, f"imported consumer file {imported.location} does not exist")
             continue
         sub = load_file(target, display_name=_display(target))
+        report.imported.update(sub.positions)
         for finding in sub.findings:
             if finding.severity == "error":
                 report.findings.append(finding)
