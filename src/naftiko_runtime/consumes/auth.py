@@ -2,9 +2,9 @@
 
 A row of :data:`OUTBOUND_AUTH` compiles a consumer's ``authentication`` block once, at load, into
 :class:`Credentials` that apply to one request. A credential that only uses binds is rendered at load
-(and checked there); one that names call arguments is rendered per request. Adding a scheme (OAuth2
-client credentials, say) is one module with a compile function and one row here; a scheme with no row
-is reported at load by ``check_support`` and refused by :func:`compile_auth`.
+(and checked there); one that names call arguments is rendered per request. A scheme is one module with
+a compile function and one row here (``oauth2``'s client credentials live in ``oauth2.py``); a scheme with
+no row is reported at load by ``check_support`` and refused by :func:`compile_auth`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from ..errors import RequestError, UnsupportedFeatureError
 from ..expressions import Template, compile_template
 from ..spec import model as m
+from .oauth2 import client_credentials
 from .placement import PLACEMENT, Outgoing, Scopes, header_value
 
 
@@ -127,12 +128,24 @@ class ApiKey:
         self.place(out, self.key.text(scopes), self.value.text(scopes))
 
 
+class OAuth2:
+    """Client credentials (``oauth2.py``): one token middleware, shared by every call of the consumer."""
+
+    def __init__(self, auth: m.AuthOAuth2, bind_scopes: Scopes) -> None:
+        self.middleware = client_credentials(auth, bind_scopes)
+        self.secrets = tuple(self.middleware.secrets())
+
+    def apply(self, out: Outgoing, scopes: Scopes) -> None:
+        out.middlewares.append(self.middleware)
+
+
 #: keyed by authentication ``type``: ``compile(authentication, bind scopes) -> Credentials``
 OUTBOUND_AUTH: Mapping[str, Callable[[Any, Scopes], Credentials]] = {
     "bearer": Bearer,
     "basic": Basic,
     "digest": Digest,
     "apikey": ApiKey,
+    "oauth2": OAuth2,
 }
 
 

@@ -34,6 +34,7 @@ from ..observability.hooks import observed_upstream
 from ..spec import model as m
 from .auth import compile_auth
 from .body import BODY, params_body
+from .oauth2 import OAuthError
 from .placement import PLACEMENT, Outgoing, Place, Scopes
 
 T = TypeVar("T")
@@ -287,6 +288,8 @@ class HttpConsumer:
                 return UpstreamResponse(
                     resp.status, resp.reason or "", resp.headers.get("Content-Type", ""), body
                 )
+        except OAuthError as exc:
+            raise UpstreamUnavailableError(f"{op.qualified}: {exc}", operation=op.qualified) from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeoutError(
                 f"{op.qualified}: {self.origin} did not answer within {self.timeouts.total:g} s",

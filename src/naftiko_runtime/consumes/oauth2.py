@@ -159,7 +159,6 @@ class ClientCredentials:
         self._token: str | None = None
         self._good_until = 0.0
         self._lock: asyncio.Lock | None = None
-        self._session: aiohttp.ClientSession | None = None
 
     def _current(self) -> str | None:
         return self._token if self._token is not None and self._clock() < self._good_until else None
@@ -187,12 +186,15 @@ class ClientCredentials:
         return self._lock
 
     async def _fetch(self) -> str:
-        if self._session is None:
-            self._session = new_session()
+        # a session of its own per fetch: tokens are fetched rarely, and nothing is left open to close
+        async with new_session() as session:
+            return await self._fetch_with(session)
+
+    async def _fetch_with(self, session: aiohttp.ClientSession) -> str:
         url = self.token_endpoint
         if url is None:
             assert self.server is not None
-            url = await self.server.endpoint(self._session, "token_endpoint")
+            url = await self.server.endpoint(session, "token_endpoint")
         form = {"grant_type": "client_credentials"}
         if self.scopes:
             form["scope"] = " ".join(self.scopes)
@@ -202,7 +204,7 @@ class ClientCredentials:
             form["resource"] = self.resource
         headers = {"Authorization": client_auth_header(self.client_id, self._secret)}
         started = self._clock()
-        status, body = await request_json(self._session, "POST", url, form=form, headers=headers)
+        status, body = await request_json(session, "POST", url, form=form, headers=headers)
         if status != 200 or not isinstance(body, Mapping):
             code = body.get("error") if isinstance(body, Mapping) else None
             raise OAuthError(f"the token endpoint {url} answered {status}" + (f" ({code})" if code else ""))
@@ -218,17 +220,15 @@ class ClientCredentials:
     def secrets(self) -> list[str]:
         return [self._secret]
 
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
 
 class OAuth2Middleware:
     """aiohttp client middleware: bearer token from :class:`ClientCredentials`; one refresh on a 401."""
 
     def __init__(self, credentials: ClientCredentials) -> None:
         self.credentials = credentials
+
+    def secrets(self) -> list[str]:
+        return self.credentials.secrets()
 
     async def __call__(
         self,
@@ -248,7 +248,7 @@ class OAuth2Middleware:
 
 
 def client_credentials(auth: m.AuthOAuth2, bind_scopes: Sequence[Mapping[str, Any]]) -> OAuth2Middleware:
-    """The client credentials grant for a consumed API; its client id and secret come from the binds."""
+    """Client credentials for a consumed API that declares oauth2 (id and secret rendered from the binds)."""
 
     def render(text: str | None, field: str) -> str:
         return compile_template(text or "").render(bind_scopes, what=f"oauth2 credential '{field}'")
