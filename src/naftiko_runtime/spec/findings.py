@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
 Path = tuple[str | int, ...]
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def format_path(path: Sequence[str | int]) -> str:
-    """Render a path as ``$.capability.exposes[0].resources[2]``; odd keys are quoted: ``$.keys['a b']``."""
+def format_path(path: Iterable[str | int]) -> str:
+    """Render a JSON path: ``$.capability.exposes[0].resources[2]``; a key that is not an identifier is
+    quoted as RFC 9535 writes it: ``$.binds[0].keys['a b']``, ``$.x['it\\'s']``."""
     out = ["$"]
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out.append(f"[{part}]")
-        elif _IDENT.match(part):
+        elif isinstance(part, str) and _IDENTIFIER.fullmatch(part):
             out.append(f".{part}")
         else:
-            out.append("[" + json.dumps(part).replace('"', "'") + "]")
+            text = str(part).replace("\\", "\\\\").replace("'", "\\'")
+            out.append(f"['{text}']")
     return "".join(out)
 
 

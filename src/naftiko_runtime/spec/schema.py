@@ -28,6 +28,8 @@ from typing import Any, Final
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from .findings import format_path
+
 __all__ = [
     "SCHEMA_FILENAME",
     "SCHEMA_ID",
@@ -47,7 +49,6 @@ SCHEMA_ID: Final = "https://naftiko-runtime.dev/schemas/1.0.0-alpha2/capability.
 
 JsonPath = tuple[str | int, ...]
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_SHOWN = 60
 
 
@@ -98,23 +99,6 @@ def get_validator() -> Draft202012Validator:
 def is_valid(document: object) -> bool:
     """True when the document passes the schema."""
     return bool(get_validator().is_valid(document))
-
-
-# --------------------------------------------------------------------------- paths
-
-
-def format_path(path: Iterable[str | int]) -> str:
-    """Render a JSON path: ``$.capability.exposes[0].resources[2]``, ``$.binds[0].keys['a b']``."""
-    out = ["$"]
-    for part in path:
-        if isinstance(part, int) and not isinstance(part, bool):
-            out.append(f"[{part}]")
-        elif isinstance(part, str) and _IDENTIFIER.fullmatch(part):
-            out.append(f".{part}")
-        else:
-            text = str(part).replace("\\", "\\\\").replace("'", "\\'")
-            out.append(f"['{text}']")
-    return "".join(out)
 
 
 def _order_key(document: object, path: JsonPath) -> tuple[int, ...]:
