@@ -29,6 +29,7 @@ from naftiko_runtime.errors import (
     UpstreamUnavailableError,
 )
 from naftiko_runtime.spec.loader import load_text
+from naftiko_runtime.spec.model import Invocable
 
 from .support import free_port, requires_shared, run_asgi, seed_capability_text
 from .upstreams import echo_app, scripted_app
@@ -83,7 +84,7 @@ def call(
     async def go() -> Outcome:
         async with Runtime(doc, bindings, upstreams={namespace: upstream}, timeouts=timeouts) as rt:
             inv = rt.invocation(
-                "t", call=f"{namespace}.{operation}", with_=with_ or {}, outputs=(), prefixes=("t.",)
+                "t", Invocable(call=f"{namespace}.{operation}", with_=with_ or {}, prefixes=("t.",))
             )
             outcome = await inv.run(inputs)
             # a JSON body with nothing to shape is passed through unparsed: read it here
@@ -364,13 +365,13 @@ def test_upstream_body_that_is_not_json() -> None:
 
     async def go() -> None:
         async with Runtime(doc, upstreams={"api": url}) as rt:
-            plain = rt.invocation("t", call="api.op", with_={}, outputs=(), prefixes=())
+            plain = rt.invocation("t", Invocable(call="api.op"))
             outcome = await plain.run({"kind": "html"})
             assert outcome.raw == b"<html>oops</html>"  # no outputs declared: passed through as is
             from naftiko_runtime.spec.model import OutputParameter
 
             shaped = rt.invocation(
-                "t", call="api.op", with_={}, outputs=(OutputParameter("string", mapping="$.x"),), prefixes=()
+                "t", Invocable(call="api.op", output_parameters=(OutputParameter("string", mapping="$.x"),))
             )
             with pytest.raises(UpstreamPayloadError, match="text/html that is not JSON"):
                 await shaped.run({"kind": "html"})

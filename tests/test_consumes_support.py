@@ -21,6 +21,7 @@ from naftiko_runtime.engine import Runtime
 from naftiko_runtime.errors import UnsupportedFeatureError
 from naftiko_runtime.formats import DECODERS
 from naftiko_runtime.spec.loader import load_file, load_text
+from naftiko_runtime.spec.model import Invocable
 
 from .support import run_asgi
 from .test_consumes_http import capability
@@ -118,7 +119,7 @@ def test_a_decoder_row_is_all_a_new_format_needs(monkeypatch: pytest.MonkeyPatch
             from naftiko_runtime.spec.model import OutputParameter
 
             out = (OutputParameter("array", mapping="$"),)
-            inv = rt.invocation("t", call="api.op", with_={}, outputs=out, prefixes=())
+            inv = rt.invocation("t", Invocable(call="api.op", output_parameters=out))
             return (await inv.run({})).value()
 
     with run_asgi(scripted_app({"/r": (200, "text/csv", "a,b\n1,2\n3,4")})) as url:
@@ -151,7 +152,7 @@ def test_an_auth_row_is_all_a_new_scheme_needs(monkeypatch: pytest.MonkeyPatch, 
 
     async def go() -> Any:
         async with Runtime(doc, resolve_binds(doc, {}), upstreams={"api": echo}) as rt:
-            inv = rt.invocation("t", call="api.op", with_={}, outputs=(), prefixes=())
+            inv = rt.invocation("t", Invocable(call="api.op"))
             outcome = await inv.run({})
             return outcome.value()
 

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from naftiko_runtime.binds import Bindings, Secret
-from naftiko_runtime.engine import Runtime, apply_with, compile_with
-from naftiko_runtime.errors import TemplateError
+from naftiko_runtime.engine import Runtime, apply_with, check_steps, compile_with
+from naftiko_runtime.errors import TemplateError, UnsupportedFeatureError
 from naftiko_runtime.spec.loader import load_text
+from naftiko_runtime.spec.model import Invocable
 
 from .support import run_asgi
 from .upstreams import scripted_app
@@ -62,7 +63,7 @@ def test_mock_operation_answers_without_upstream() -> None:
 
     async def go() -> Any:
         async with Runtime(doc) as rt:
-            inv = rt.invocation("get-ship", call=None, with_={}, outputs=tool.output_parameters, prefixes=())
+            inv = rt.invocation("get-ship", tool.invocable)
             return await inv.run({"imo": "IMO-1"})
 
     out = asyncio.run(go())
@@ -124,15 +125,7 @@ def test_steps_call_lookup_and_mappings() -> None:
 
     async def go(url: str) -> Any:
         async with Runtime(doc, upstreams={"reg": url}) as rt:
-            inv = rt.invocation(
-                tool.name,
-                call=None,
-                with_={},
-                outputs=tool.output_parameters,
-                prefixes=("fleet.",),
-                steps=tool.steps,
-                mappings=tool.mappings,
-            )
+            inv = rt.invocation(tool.name, tool.invocable)
             return await inv.run({"imo": "IMO-1"})
 
     with run_asgi(app) as url:
@@ -148,7 +141,7 @@ def test_runtime_redacts_bound_values_from_upstream_errors() -> None:
 
     async def go(url: str) -> str:
         async with Runtime(doc, bindings, upstreams={"reg": url}) as rt:
-            inv = rt.invocation("t", call="reg.get-ship", with_={}, outputs=(), prefixes=())
+            inv = rt.invocation("t", Invocable(call="reg.get-ship"))
             try:
                 await inv.run({"imo": "x"})
             except Exception as exc:  # noqa: BLE001
@@ -181,7 +174,7 @@ def test_identity_outputs_pass_the_upstream_json_through_unparsed() -> None:
 
     async def go(url: str) -> list[Any]:
         async with Runtime(doc, upstreams={"reg": url}) as rt:
-            inv = rt.invocation("t", call="reg.get-ship", with_={}, outputs=identity, prefixes=())
+            inv = rt.invocation("t", Invocable(call="reg.get-ship", output_parameters=identity))
             obj = await inv.run({"imo": "obj"})
             arr = await inv.run({"imo": "arr"})
             try:
@@ -204,3 +197,48 @@ def test_redactor_bytes_fast_path() -> None:
     clean = b'{"a": 1}'
     assert redact.bytes(clean) is clean
     assert redact.bytes(b'{"t": "s3cret-value"}') == b'{"t": "***"}'
+
+
+SCRIPT = """\
+naftiko: 1.0.0-alpha2
+info: {label: s, description: s}
+capability:
+  consumes:
+  - type: http
+    namespace: reg
+    baseUri: http://h
+    resources:
+    - name: ship
+      path: /ships
+      operations:
+      - name: list-ships
+  exposes:
+  - type: mcp
+    namespace: fleet
+    port: 0
+    tools:
+    - name: scripted
+      description: d
+      steps:
+      - {type: call, name: ships, call: reg.list-ships}
+      - {type: script, name: tally, language: javascript, script: "ships.length"}
+"""
+
+
+def test_a_step_type_without_a_runner_is_reported_at_its_position() -> None:
+    findings = [f.format() for f in check_steps(load_text(SCRIPT, "s.yaml"))]
+    assert findings == [
+        "s.yaml:22:16  $.capability.exposes[0].tools[0].steps[1].type  "
+        "error: script steps are not supported by this runtime"
+    ]
+    assert check_steps(load_text(STEPS, "s.yaml")) == []
+
+
+def test_compiling_a_step_type_without_a_runner_refuses_and_names_the_step() -> None:
+    doc = load_text(SCRIPT, "s.yaml").require()
+    tool = doc.capability.exposes[0].tools[0]  # type: ignore[union-attr]
+    expected = (
+        r"^s\.yaml: \$\.capability\.exposes\[0\]\.tools\[0\]\.steps\[1\]: script steps are not supported"
+    )
+    with pytest.raises(UnsupportedFeatureError, match=expected):
+        Runtime(doc).invocation(tool.name, tool.invocable)

@@ -135,10 +135,10 @@ class BoundOperation:
         raw_path, _, static_query = resource.path_template.partition("?")
         self.path = compile_path(raw_path if raw_path.startswith("/") else "/" + raw_path)
         self.static_query = static_query
-        merged: dict[tuple[str, str], m.ConsumedInputParameter] = {}
-        for p in (*consumer.spec.input_parameters, *resource.input_parameters, *op.input_parameters):
-            merged[(p.name, p.in_)] = p
-        params = [_compile_param(p, environ) for p in merged.values()]
+        inputs = m.effective_inputs(
+            consumer.spec.input_parameters, resource.input_parameters, op.input_parameters
+        )
+        params = [_compile_param(p, environ) for p in inputs]
         # a path parameter without a value of its own is read by the path template from the arguments
         params = [p for p in params if p.in_ != "path" or p.template or p.fixed]
         # environment values first: the other parameters' templates may read them

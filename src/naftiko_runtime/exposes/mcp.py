@@ -121,7 +121,7 @@ class _Tool:
         else:
             text = _json(outcome.data)
             structured = outcome.data if isinstance(outcome.data, dict) else None
-        scrubbed = self.invocation.runtime.redact(text)
+        scrubbed = self.invocation.redact(text)
         if scrubbed != text:
             # an upstream echoed a bound secret back: it leaves neither as text nor as structured content
             text = scrubbed
@@ -152,18 +152,9 @@ class _Tool:
 
 
 def _compile_tool(adapter: m.ExposesMcp, runtime: Runtime, tool: m.McpTool) -> _Tool:
-    descriptor = tool_descriptor(runtime, adapter.namespace, tool)
+    descriptor = tool_descriptor(runtime, tool)
     name = descriptor.name
-    invocation = runtime.invocation(
-        name,
-        call=tool.call,
-        with_=tool.with_,
-        outputs=tool.output_parameters,
-        prefixes=(f"{adapter.namespace}.", "tools."),
-        ref=tool.ref,
-        steps=tool.steps,
-        mappings=tool.mappings,
-    )
+    invocation = runtime.invocation(name, tool.invocable)
     schema, out = descriptor.input_schema, descriptor.output_schema
     return _Tool(
         descriptor=descriptor,
@@ -244,15 +235,7 @@ def _compile_resource(adapter: m.ExposesMcp, runtime: Runtime, res: m.McpResourc
         if not root.exists():
             raise ValueError(f"MCP resource '{res.name}': location {res.location} does not exist ({root})")
         return _Resource(res, listing=_static_listing(res, root), root=root)
-    invocation = runtime.invocation(
-        res.name,
-        call=res.call,
-        with_=res.with_,
-        outputs=res.output_parameters,
-        prefixes=(f"{adapter.namespace}.", "tools."),
-        steps=res.steps,
-        mappings=res.mappings,
-    )
+    invocation = runtime.invocation(res.name, res.invocable)
     if not _URI_VAR.search(res.uri):
         listed = types.Resource(
             uri=res.uri,

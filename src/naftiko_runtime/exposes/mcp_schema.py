@@ -36,39 +36,32 @@ Props = dict[str, tuple[dict[str, Any], bool]]
 # --- tools ----------------------------------------------------------------------------------------------
 
 
-def tool_descriptor(runtime: Runtime, namespace: str, tool: m.McpTool) -> types.Tool:
+def tool_descriptor(runtime: Runtime, tool: m.McpTool) -> types.Tool:
     """What ``tools/list`` says about a tool. A ``ref`` tool inherits its aggregate function's name,
     description, inputs (when it declares none) and hints derived from the function's semantics."""
-    prefixes = (f"{namespace}.", "tools.")
-    fn = runtime.document.aggregate_function(tool.ref) if tool.ref else None
-    if tool.ref and fn is None:
-        raise ValueError(f"MCP tool ref '{tool.ref}' names no aggregate function")
+    own = tool.invocable
+    fn = runtime.document.aggregate_function(own.ref) if own.ref else None
+    if own.ref and fn is None:
+        raise ValueError(f"MCP tool ref '{own.ref}' names no aggregate function")
     if tool.input_parameters is not None:
         schema = declared_input_schema(tool.input_parameters)
-    elif fn is not None and tool.ref is not None:
+    elif fn is not None:
         if fn.input_parameters is not None:
             inner = declared_input_schema(fn.input_parameters)
         else:
-            fn_prefixes = (tool.ref.split(".", 1)[0] + ".",)
-            inner = derived_input_schema(
-                runtime, call=fn.call, with_=fn.with_, steps=fn.steps, prefixes=fn_prefixes
-            )
-        if tool.with_:
-            inner = derived_input_schema(
-                runtime, call=None, with_=tool.with_, steps=(), prefixes=prefixes, inner=schema_props(inner)
-            )
+            inner = derived_input_schema(runtime, fn.invocable)
+        if own.with_:
+            inner = derived_input_schema(runtime, own, inner=schema_props(inner))
         schema = inner
     else:
-        schema = derived_input_schema(
-            runtime, call=tool.call, with_=tool.with_, steps=tool.steps, prefixes=prefixes
-        )
+        schema = derived_input_schema(runtime, own)
 
     out: dict[str, Any] | None = None
-    if tool.output_parameters and not tool.steps:
-        mock = tool.call is None and tool.ref is None and mock_outputs(tool.output_parameters)
-        out = output_schema(tool.output_parameters, mock=mock)
-    elif fn is not None and not fn.steps:
-        out = output_schema(fn.output_parameters, mock=fn.call is None)
+    if own.output_parameters and not own.steps:
+        mock = own.call is None and own.ref is None and mock_outputs(own.output_parameters)
+        out = output_schema(own.output_parameters, mock=mock)
+    elif fn is not None and not fn.invocable.steps:
+        out = output_schema(fn.invocable.output_parameters, mock=fn.invocable.call is None)
 
     return types.Tool(
         name=tool.name or (fn.name if fn else ""),
@@ -131,27 +124,25 @@ def declared_input_schema(params: Sequence[m.McpToolInputParameter]) -> dict[str
 
 
 def derived_input_schema(
-    runtime: Runtime,
-    *,
-    call: str | None,
-    with_: Mapping[str, m.WithValue],
-    steps: Sequence[m.OperationStep],
-    prefixes: Sequence[str],
-    inner: Props | None = None,
+    runtime: Runtime, invocable: m.Invocable, *, inner: Props | None = None
 ) -> dict[str, Any]:
     """The schema of a tool without ``inputParameters``: open, since any argument still flows by name.
 
     ``inner`` is what the callee takes when it is not a consumed operation (an aggregate function).
     """
+    with_, prefixes = invocable.with_, invocable.prefixes
     if inner is not None:
         props = _layer(with_, prefixes, inner, keep_optional=True)
-    elif steps:
+    elif invocable.steps:
         props = _layer(
-            with_, prefixes, _steps_inputs(runtime, steps, prefixes, set(with_)), keep_optional=True
+            with_, prefixes, _steps_inputs(runtime, invocable.steps, prefixes, set(with_)), keep_optional=True
         )
-    elif call is not None:
+    elif invocable.call is not None:
         props = _layer(
-            with_, prefixes, _operation_inputs(runtime, runtime.operation(call)), keep_optional=False
+            with_,
+            prefixes,
+            _operation_inputs(runtime, runtime.operation(invocable.call)),
+            keep_optional=False,
         )
     else:
         props = _layer(with_, prefixes, {}, keep_optional=True)
@@ -176,22 +167,13 @@ def _object(properties: dict[str, Any], required: Iterable[str], *, closed: bool
     return schema
 
 
-def _reference(value: m.WithValue, prefixes: Sequence[str]) -> str | None:
-    if not isinstance(value, str):
-        return None
-    for prefix in prefixes:
-        if value.startswith(prefix) and len(value) > len(prefix):
-            return value[len(prefix) :]
-    return None
-
-
 def _layer(
     with_: Mapping[str, m.WithValue], prefixes: Sequence[str], inner: Props, *, keep_optional: bool
 ) -> Props:
     """What a caller passes when ``with_`` sits in front of a callee that takes ``inner``."""
     out: Props = {}
     for key, value in with_.items():
-        ref = _reference(value, prefixes)
+        ref = m.with_reference(value, prefixes)
         if ref is None:
             continue
         schema, required = inner.get(key, ({}, False))
@@ -207,12 +189,14 @@ def _layer(
 
 def _operation_inputs(runtime: Runtime, op: BoundOperation) -> Props:
     """Every consumed parameter an argument can fill (no fixed ``value``), and the path placeholders."""
-    declared: dict[str, m.ConsumedInputParameter] = {}
-    for p in (*op.consumer.spec.input_parameters, *op.resource.input_parameters, *op.spec.input_parameters):
-        declared[p.name] = p
+    declared = m.effective_inputs(
+        op.consumer.spec.input_parameters, op.resource.input_parameters, op.spec.input_parameters
+    )
+    names = {p.name for p in declared}
     props: Props = {}
     placeholders = set(op.path.names)
-    for name, p in declared.items():
+    for p in declared:
+        name = p.name
         if p.value is not None or p.in_ == "environment":
             continue
         is_path = p.in_ == "path" or name in placeholders
@@ -224,7 +208,7 @@ def _operation_inputs(runtime: Runtime, op: BoundOperation) -> Props:
             prop["description"] = p.description
         props[name] = (prop, bool(p.required) or is_path)
     for name in op.path.names:
-        if name in props or name in declared or "." in name:
+        if name in props or name in names or "." in name:
             continue
         if lookup(runtime.bind_scopes, name) is not MISSING:
             continue  # a bind fills it

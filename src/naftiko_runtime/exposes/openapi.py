@@ -93,10 +93,7 @@ def outputs_schema(params: Sequence[m.OutputParameter], *, named: bool) -> dict[
 def _operation(
     document: m.NaftikoDocument, resource: m.ExposedResource, op: m.ExposedOperation, operation_id: str
 ) -> dict[str, Any]:
-    merged: dict[tuple[str, str], m.ExposedInputParameter] = {}
-    for p in (*resource.input_parameters, *op.input_parameters):
-        merged[(p.name, p.in_)] = p
-    declared = list(merged.values())
+    declared = m.effective_inputs(resource.input_parameters, op.input_parameters)
     parameters: list[dict[str, Any]] = []
     listed: set[str] = set()
     for p in declared:
@@ -153,12 +150,13 @@ def _operation(
             },
         }
 
-    outputs = op.output_parameters
-    if not outputs and op.ref is not None:
-        fn = document.aggregate_function(op.ref)
-        outputs = fn.output_parameters if fn is not None else ()
-    calls_upstream = op.call is not None or op.ref is not None or bool(op.steps)
-    named = not calls_upstream or bool(op.steps) or len(outputs) > 1
+    invocable = op.invocable
+    outputs = invocable.output_parameters
+    if not outputs and invocable.ref is not None:
+        fn = document.aggregate_function(invocable.ref)
+        outputs = fn.invocable.output_parameters if fn is not None else ()
+    calls_upstream = invocable.calls_upstream
+    named = not calls_upstream or bool(invocable.steps) or len(outputs) > 1
     success: dict[str, Any] = {"description": "Success"}
     schema = outputs_schema(outputs, named=named)
     if schema or calls_upstream:

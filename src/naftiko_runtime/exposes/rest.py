@@ -441,23 +441,11 @@ def _endpoint(
     path_names: tuple[str, ...],
 ) -> _Endpoint:
     label = f"{op.method} {resource.path_template}"
-    merged: dict[tuple[str, str], m.ExposedInputParameter] = {}
-    for p in (*resource.input_parameters, *op.input_parameters):
-        merged[(p.name, p.in_)] = p
-    declared = tuple(merged.values())
+    declared = m.effective_inputs(resource.input_parameters, op.input_parameters)
     body_count = sum(1 for p in declared if p.in_ == "body")
     inputs = tuple(_compile_input(p, body_count == 1) for p in declared) if declared else None
     reads_body = inputs is None or body_count > 0
-    invocation = runtime.invocation(
-        op.name or label,
-        call=op.call,
-        with_=op.with_,
-        outputs=op.output_parameters,
-        prefixes=(f"{adapter.namespace}.", "rest."),
-        ref=op.ref,
-        steps=op.steps,
-        mappings=op.mappings,
-    )
+    invocation = runtime.invocation(op.name or label, op.invocable)
     return _Endpoint(label, invocation, runtime.redact, runtime.bind_scopes, path_names, inputs, reads_body)
 
 

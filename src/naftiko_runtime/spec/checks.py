@@ -18,9 +18,6 @@ Check = tuple[str, Path, str, bool]
 
 _PLACEHOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
-#: the aliases a ``with`` reference may use for its own adapter, by adapter type
-ALIASES = {"rest": "rest", "mcp": "tools"}
-
 
 def check_document(doc: m.NaftikoDocument) -> Iterator[Check]:
     cap = doc.capability
@@ -36,13 +33,7 @@ def check_document(doc: m.NaftikoDocument) -> Iterator[Check]:
             yield from _check_callable(
                 doc,
                 consumers,
-                fn.call,
-                fn.with_,
-                fn.steps,
-                fn.output_parameters,
-                fn.path,
-                own=agg.namespace,
-                alias=None,
+                fn.invocable,
                 declared={p.name for p in fn.input_parameters or ()},
                 derived=fn.input_parameters is None,
             )
@@ -149,7 +140,7 @@ def _check_rest(
                     False,
                 )
             routes[key] = op.path
-            declared = {p.name for p in (*resource.input_parameters, *op.input_parameters)}
+            declared = {p.name for p in m.effective_inputs(resource.input_parameters, op.input_parameters)}
             for param in (*resource.input_parameters, *op.input_parameters):
                 if param.in_ == "path" and param.name not in path_vars:
                     yield (
@@ -161,18 +152,7 @@ def _check_rest(
                 if param.value is not None and param.value.startswith("$"):
                     yield from _jsonpath((*param.path, "value"), param.value)
             yield from _check_callable(
-                doc,
-                consumers,
-                op.call,
-                op.with_,
-                op.steps,
-                op.output_parameters,
-                op.path,
-                own=rest.namespace,
-                alias="rest",
-                declared=declared | path_vars,
-                derived=False,
-                ref=op.ref,
+                doc, consumers, op.invocable, declared=declared | path_vars, derived=False
             )
 
 
@@ -186,22 +166,11 @@ def _check_mcp(
         names.add(tool.name)
         declared = {p.name for p in tool.input_parameters or ()}
         yield from _check_callable(
-            doc,
-            consumers,
-            tool.call,
-            tool.with_,
-            tool.steps,
-            tool.output_parameters,
-            tool.path,
-            own=mcp.namespace,
-            alias="tools",
-            declared=declared,
-            derived=tool.input_parameters is None,
-            ref=tool.ref,
+            doc, consumers, tool.invocable, declared=declared, derived=tool.input_parameters is None
         )
         if tool.input_parameters:
-            for key, value in tool.with_.items():
-                if key in declared and not _is_reference(value, mcp.namespace, "tools"):
+            for key, value in tool.invocable.with_.items():
+                if key in declared and tool.invocable.reference(value) is None:
                     yield (
                         "warning",
                         (*tool.path, "with", key),
@@ -212,13 +181,7 @@ def _check_mcp(
         yield from _check_callable(
             doc,
             consumers,
-            resource.call,
-            resource.with_,
-            resource.steps,
-            resource.output_parameters,
-            resource.path,
-            own=mcp.namespace,
-            alias="tools",
+            resource.invocable,
             declared=set(compile_path(resource.uri).names),
             derived=False,
         )
@@ -230,26 +193,20 @@ def _check_mcp(
 def _check_callable(
     doc: m.NaftikoDocument,
     consumers: Mapping[str, m.ConsumesHttp],
-    call: str | None,
-    with_: Mapping[str, m.WithValue],
-    steps: tuple[m.OperationStep, ...],
-    outputs: tuple[m.OutputParameter, ...],
-    path: Path,
+    invocable: m.Invocable,
     *,
-    own: str,
-    alias: str | None,
     declared: set[str],
     derived: bool,
-    ref: str | None = None,
 ) -> Iterator[Check]:
+    call, ref, with_, path = invocable.call, invocable.ref, invocable.with_, invocable.path
     for key, value in with_.items():
         if isinstance(value, str) and has_template(value):
             yield from _template((*path, "with", key), value)
     if ref is not None and doc.aggregate_function(ref) is None:
         yield ("error", (*path, "ref"), f"ref '{ref}' names no aggregate function", False)
-    for out in outputs:
+    for out in invocable.output_parameters:
         yield from _output(out)
-    for step in steps:
+    for step in invocable.steps:
         if step.type == "call" and step.call is not None:
             yield from _call_target(consumers, step.call, (*step.path, "call"))
     if call is None:
@@ -261,10 +218,11 @@ def _check_callable(
     placeholders = compile_path(resource.path_template).names
     fed_by_value = {
         p.name
-        for p in (*consumer.input_parameters, *resource.input_parameters, *op.input_parameters)
+        for p in m.effective_inputs(consumer.input_parameters, resource.input_parameters, op.input_parameters)
         if p.value is not None or p.in_ == "environment"
     }
     lowered = {d.lower() for d in declared}
+    hint = invocable.prefixes[-1] if invocable.prefixes else ""  # the adapter's alias, else the namespace
     for name in placeholders:
         if name in with_ or name in fed_by_value or derived:
             continue
@@ -274,7 +232,7 @@ def _check_callable(
             "error",
             (*path, "call"),
             f"'{call}' needs path parameter '{name}' ({resource.path_template}), and nothing feeds it: "
-            f"add `with: {{{name}: {alias or own}.<input>}}` or declare an input named '{name}'",
+            f"add `with: {{{name}: {hint}<input>}}` or declare an input named '{name}'",
             False,
         )
 
@@ -310,13 +268,6 @@ def _call_target(
         )
         return None
     return consumer, found[0], found[1]
-
-
-def _is_reference(value: m.WithValue, own: str, alias: str | None) -> bool:
-    if not isinstance(value, str):
-        return False
-    prefixes = [own + "."] + ([alias + "."] if alias else [])
-    return any(value.startswith(p) and len(value) > len(p) for p in prefixes)
 
 
 def _output(out: m.OutputParameter) -> Iterator[Check]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import SpecError
 from . import model as m
-from .build import Builder
+from .builder import Builder
 from .checks import check_document
 from .findings import Finding, Path, Severity, has_errors, sort_findings
 from .yamlpos import Positions, YamlSyntaxError, load_yaml

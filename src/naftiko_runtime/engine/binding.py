@@ -1,0 +1,71 @@
+"""``with``: how a caller's inputs become the arguments of what it invokes.
+
+- a reference (``<own namespace>.<name>``, or the adapter's alias: ``rest.<name>``, ``tools.<name>``)
+  takes the input of that name, by exact name, else case-insensitively;
+- a string with ``{{...}}`` is a template over the inputs and the binds;
+- anything else is a literal.
+
+Inputs flow on by name as well, so a file that names its inputs after the upstream parameters needs no
+``with`` at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..expressions import MISSING, Template, compile_template, has_template
+from ..spec import model as m
+from .outcome import Scopes
+
+
+@dataclass(frozen=True, slots=True)
+class WithEntry:
+    key: str
+    ref: str | None = None
+    template: Template | None = None
+    literal: Any = None
+
+
+def compile_with(table: Mapping[str, m.WithValue], prefixes: Sequence[str]) -> tuple[WithEntry, ...]:
+    entries = []
+    for key, value in table.items():
+        ref = m.with_reference(value, prefixes)
+        if ref is not None:
+            entries.append(WithEntry(key, ref=ref))
+        elif isinstance(value, str) and has_template(value):
+            entries.append(WithEntry(key, template=compile_template(value)))
+        else:
+            entries.append(WithEntry(key, literal=value))
+    return tuple(entries)
+
+
+def find_input(inputs: Mapping[str, Any], name: str) -> Any:
+    """An input by exact name, else the one whose name matches case-insensitively."""
+    if name in inputs:
+        return inputs[name]
+    lowered = name.lower()
+    for key, value in inputs.items():
+        if key.lower() == lowered:
+            return value
+    return MISSING
+
+
+def apply_with(entries: Sequence[WithEntry], inputs: Mapping[str, Any], scopes: Scopes) -> dict[str, Any]:
+    args = dict(inputs)
+    if not entries:
+        return args
+    template_scopes = (*scopes, inputs)
+    for entry in entries:
+        if entry.ref is not None:
+            value = find_input(inputs, entry.ref)
+            if value is MISSING:
+                args.pop(entry.key, None)
+                continue
+            args[entry.key] = value
+        elif entry.template is not None:
+            args[entry.key] = entry.template.value(template_scopes, what=f"'with' value '{entry.key}'")
+        else:
+            args[entry.key] = entry.literal
+    return args

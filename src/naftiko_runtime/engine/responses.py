@@ -1,0 +1,58 @@
+"""Reading an upstream response: the error for a failure status, and the payload decoded as declared.
+
+Invocations and steps both use these; a body is redacted before any of it reaches an error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..binds import Redactor
+from ..consumes.http import BoundOperation, UpstreamResponse
+from ..errors import UpstreamPayloadError, UpstreamStatusError
+from ..formats import DECODERS, PayloadError
+
+
+def looks_json(content_type: str, body: bytes) -> bool:
+    if "json" in content_type.lower():
+        return True
+    head = body.lstrip()[:1]
+    return head in (b"{", b"[") and not content_type.lower().startswith(("text/html", "application/xml"))
+
+
+def status_error(op: BoundOperation, response: UpstreamResponse, redact: Redactor) -> UpstreamStatusError:
+    body: Any = None
+    if response.body.strip() and looks_json(response.content_type, response.body):
+        try:
+            body = json.loads(response.body)
+        except ValueError:
+            body = None
+    excerpt = response.text_excerpt(redact)
+    if body is not None:
+        body = json.loads(redact(json.dumps(body)))
+    detail = f"{op.qualified} returned HTTP {response.status}"
+    if response.reason:
+        detail += f" {response.reason}"
+    if excerpt:
+        detail += f": {excerpt}"
+    return UpstreamStatusError(
+        detail, operation=op.qualified, upstream_status=response.status, body=body, excerpt=excerpt
+    )
+
+
+def decode(op: BoundOperation, response: UpstreamResponse, redact: Redactor) -> Any:
+    fmt = op.spec.output_raw_format or "json"
+    decoder = DECODERS.get(fmt)
+    if decoder is None:
+        raise UpstreamPayloadError(
+            f"{op.qualified}: outputRawFormat '{fmt}' is not supported by this runtime",
+            operation=op.qualified,
+        )
+    try:
+        return decoder(response.body, response.content_type, op.decode_options)
+    except PayloadError as exc:
+        detail = f"{op.qualified} answered HTTP {response.status} with {exc}"
+        if exc.excerpt:
+            detail += f": {response.text_excerpt(redact, 120)}"
+        raise UpstreamPayloadError(detail, operation=op.qualified) from None

@@ -1,0 +1,171 @@
+"""Building exposed adapters: REST resources and operations, MCP tools, resources and prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from .. import model as m
+from ..findings import Path
+from .consumes import ConsumesReader
+from .invocable import InvocableReader
+from .reader import METHODS, OUTPUT_TYPES, PARAM_IN, scalar_text, str_or_none
+
+Prefixes = tuple[str, ...]
+
+
+class ExposesReader(InvocableReader, ConsumesReader):
+    def exposes(self, node: Mapping[str, Any], path: Path) -> m.Exposes | None:
+        kind = self.text(node, "type", path, required=True)
+        if kind == "rest":
+            namespace = self.req_text(node, "namespace", path)
+            prefixes = m.with_prefixes(namespace, kind)
+            return m.ExposesRest(
+                namespace=namespace,
+                port=self.port(node, path, required=True) or 0,
+                address=self.text(node, "address", path),
+                description=str_or_none(node.get("description")),
+                authentication=self.authentication(node, path),
+                resources=self.items(
+                    node, "resources", path, lambda n, p: self.exposed_resource(n, p, prefixes)
+                ),
+                path=path,
+            )
+        if kind == "mcp":
+            transport = self.enum(node, "transport", path, ("http", "stdio"), default="http") or "http"
+            namespace = self.req_text(node, "namespace", path)
+            prefixes = m.with_prefixes(namespace, kind)
+            return m.ExposesMcp(
+                namespace=namespace,
+                port=self.port(node, path, required=transport == "http"),
+                transport=cast(Any, transport),
+                address=self.text(node, "address", path),
+                description=self.text(node, "description", path),
+                authentication=self.authentication(node, path),
+                tools=self.items(node, "tools", path, lambda n, p: self.mcp_tool(n, p, prefixes)),
+                resources=self.items(node, "resources", path, lambda n, p: self.mcp_resource(n, p, prefixes)),
+                prompts=self.items(node, "prompts", path, self.mcp_prompt),
+                path=path,
+            )
+        if kind in ("skill", "control"):
+            return m.ExposesOther(
+                type=kind,
+                namespace=str_or_none(node.get("namespace")),
+                port=self.port(node, path, required=False),
+                raw=dict(node),
+                path=path,
+            )
+        if kind is not None:
+            self.error(
+                (*path, "type"), f"unknown adapter type {kind!r} (expected rest, mcp, skill or control)"
+            )
+        return None
+
+    # --- REST -------------------------------------------------------------------------------------------
+
+    def exposed_resource(self, node: Mapping[str, Any], path: Path, prefixes: Prefixes) -> m.ExposedResource:
+        forward_node = self.get(node, "forward", path, dict)
+        forward = None
+        if forward_node is not None:
+            fp = (*path, "forward")
+            forward = m.ForwardConfig(
+                target_namespace=self.req_text(forward_node, "targetNamespace", fp),
+                trusted_headers=self.strings(forward_node, "trustedHeaders", fp),
+                path=fp,
+            )
+        return m.ExposedResource(
+            path_template=self.req_text(node, "path", path),
+            name=self.text(node, "name", path),
+            label=self.text(node, "label", path),
+            description=self.text(node, "description", path),
+            input_parameters=self.items(node, "inputParameters", path, self.exposed_input),
+            operations=self.items(
+                node, "operations", path, lambda n, p: self.exposed_operation(n, p, prefixes)
+            ),
+            forward=forward,
+            path=path,
+        )
+
+    def exposed_operation(
+        self, node: Mapping[str, Any], path: Path, prefixes: Prefixes
+    ) -> m.ExposedOperation:
+        return m.ExposedOperation(
+            method=cast(m.HttpMethod, self.enum(node, "method", path, METHODS, default="GET")),
+            name=self.text(node, "name", path),
+            label=self.text(node, "label", path),
+            description=self.text(node, "description", path),
+            input_parameters=self.items(node, "inputParameters", path, self.exposed_input),
+            invocable=self.invocable(node, path, prefixes),
+            path=path,
+        )
+
+    def exposed_input(self, node: Mapping[str, Any], path: Path) -> m.ExposedInputParameter:
+        return m.ExposedInputParameter(
+            name=self.req_text(node, "name", path),
+            in_=cast(m.ParamIn, self.enum(node, "in", path, PARAM_IN, required=True) or "query"),
+            type=self.enum(node, "type", path, OUTPUT_TYPES, default="string") or "string",
+            description=self.text(node, "description", path),
+            pattern=self.text(node, "pattern", path),
+            value=scalar_text(node.get("value")),
+            required=node.get("required") if isinstance(node.get("required"), bool) else None,
+            path=path,
+        )
+
+    # --- MCP --------------------------------------------------------------------------------------------
+
+    def mcp_tool(self, node: Mapping[str, Any], path: Path, prefixes: Prefixes) -> m.McpTool:
+        hints_node = self.get(node, "hints", path, dict)
+        hints = None
+        if hints_node is not None:
+            hp = (*path, "hints")
+            hints = m.McpToolHints(
+                read_only=self.flag(hints_node, "readOnly", hp),
+                destructive=self.flag(hints_node, "destructive", hp),
+                idempotent=self.flag(hints_node, "idempotent", hp),
+                open_world=self.flag(hints_node, "openWorld", hp),
+            )
+        return m.McpTool(
+            name=self.text(node, "name", path, required="ref" not in node) or "",
+            description=self.text(node, "description", path),
+            label=self.text(node, "label", path),
+            input_parameters=self.tool_inputs(node, path),
+            hints=hints,
+            invocable=self.invocable(node, path, prefixes),
+            path=path,
+        )
+
+    def mcp_resource(self, node: Mapping[str, Any], path: Path, prefixes: Prefixes) -> m.McpResource:
+        return m.McpResource(
+            name=self.req_text(node, "name", path),
+            uri=self.req_text(node, "uri", path),
+            label=self.text(node, "label", path),
+            description=self.text(node, "description", path),
+            mime_type=self.text(node, "mimeType", path),
+            invocable=self.invocable(node, path, prefixes, ref=False),
+            location=self.text(node, "location", path),
+            path=path,
+        )
+
+    def mcp_prompt(self, node: Mapping[str, Any], path: Path) -> m.McpPrompt:
+        def argument(n: Mapping[str, Any], p: Path) -> m.McpPromptArgument:
+            req = self.flag(n, "required", p)
+            return m.McpPromptArgument(
+                name=self.req_text(n, "name", p),
+                description=self.text(n, "description", p),
+                label=self.text(n, "label", p),
+                required=True if req is None else req,
+            )
+
+        def message(n: Mapping[str, Any], p: Path) -> m.McpPromptMessage:
+            role = self.enum(n, "role", p, ("user", "assistant"), required=True) or "user"
+            return m.McpPromptMessage(role=cast(Any, role), content=self.req_text(n, "content", p))
+
+        return m.McpPrompt(
+            name=self.req_text(node, "name", path),
+            label=self.text(node, "label", path),
+            description=self.text(node, "description", path),
+            arguments=self.items(node, "arguments", path, argument),
+            template=self.items(node, "template", path, message),
+            location=self.text(node, "location", path),
+            path=path,
+        )

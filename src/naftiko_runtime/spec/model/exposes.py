@@ -1,0 +1,172 @@
+"""Exposed adapters: REST (resources, operations, forwards) and MCP (tools, resources, prompts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..findings import Path
+from .base import Authentication, HttpMethod, ParamIn
+from .invocable import Invocable, Invoking
+
+# --- REST -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExposedInputParameter:
+    name: str
+    in_: ParamIn
+    type: str = "string"
+    description: str | None = None
+    pattern: str | None = None
+    value: str | None = None
+    required: bool | None = None
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExposedOperation(Invoking):
+    method: HttpMethod
+    name: str | None = None
+    label: str | None = None
+    description: str | None = None
+    input_parameters: tuple[ExposedInputParameter, ...] = ()
+    invocable: Invocable = field(default_factory=Invocable)
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardConfig:
+    target_namespace: str
+    trusted_headers: tuple[str, ...] = ()
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExposedResource:
+    path_template: str
+    name: str | None = None
+    label: str | None = None
+    description: str | None = None
+    input_parameters: tuple[ExposedInputParameter, ...] = ()
+    operations: tuple[ExposedOperation, ...] = ()
+    forward: ForwardConfig | None = None
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExposesRest:
+    namespace: str
+    port: int
+    address: str | None = None
+    description: str | None = None
+    authentication: Authentication | None = None
+    resources: tuple[ExposedResource, ...] = ()
+    path: Path = ()
+    type: Literal["rest"] = "rest"
+
+
+# --- MCP ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class McpToolHints:
+    read_only: bool | None = None
+    destructive: bool | None = None
+    idempotent: bool | None = None
+    open_world: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class McpToolInputParameter:
+    name: str
+    type: str
+    description: str | None = None
+    required: bool = True
+    items: Mapping[str, Any] | None = None
+    enum: tuple[Any, ...] | None = None
+    default: Any = None
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class McpTool(Invoking):
+    name: str
+    description: str | None = None
+    label: str | None = None
+    input_parameters: tuple[McpToolInputParameter, ...] | None = None
+    hints: McpToolHints | None = None
+    invocable: Invocable = field(default_factory=Invocable)
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class McpResource(Invoking):
+    """A dynamic resource (its ``invocable`` answers a read) or a static one (``location``)."""
+
+    name: str
+    uri: str
+    label: str | None = None
+    description: str | None = None
+    mime_type: str | None = None
+    invocable: Invocable = field(default_factory=Invocable)
+    location: str | None = None
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class McpPromptArgument:
+    name: str
+    description: str | None = None
+    label: str | None = None
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class McpPromptMessage:
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class McpPrompt:
+    name: str
+    label: str | None = None
+    description: str | None = None
+    arguments: tuple[McpPromptArgument, ...] = ()
+    template: tuple[McpPromptMessage, ...] = ()
+    location: str | None = None
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExposesMcp:
+    namespace: str
+    port: int | None
+    transport: Literal["http", "stdio"] = "http"
+    address: str | None = None
+    description: str | None = None
+    authentication: Authentication | None = None
+    tools: tuple[McpTool, ...] = ()
+    resources: tuple[McpResource, ...] = ()
+    prompts: tuple[McpPrompt, ...] = ()
+    path: Path = ()
+    type: Literal["mcp"] = "mcp"
+
+
+# --- others ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExposesOther:
+    """A ``skill`` or ``control`` adapter: valid alpha2 that this runtime validates but does not serve."""
+
+    type: str
+    namespace: str | None
+    port: int | None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    path: Path = ()
+
+
+Exposes = ExposesRest | ExposesMcp | ExposesOther
