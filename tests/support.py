@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import uvicorn
 
+from naftiko_runtime.server.run import http_protocol, loop_factory
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 CONFORMANCE = SHARED / "conformance"
@@ -44,12 +46,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def run_asgi(app: Any, *, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve an ASGI app with uvicorn in a background thread on an ephemeral port; yield its base URL."""
+    """Serve an ASGI app with uvicorn (on uvloop and httptools, as ``naftiko serve`` runs) in a background
+    thread on an ephemeral port; yield its base URL."""
     # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets it recognises as TCP
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="auto")
+    loop = "uvloop" if loop_factory() is not None else "asyncio"
+    config = uvicorn.Config(app, log_level="warning", lifespan="auto", loop=loop, http=http_protocol())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import textwrap
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -32,13 +32,7 @@ from naftiko_runtime.spec.loader import load_text
 from naftiko_runtime.spec.model import Invocable
 
 from .support import free_port, requires_shared, run_asgi, seed_capability_text
-from .upstreams import echo_app, scripted_app
-
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[str]:
-    with run_asgi(echo_app()) as url:
-        yield url
+from .upstreams import scripted_app
 
 
 def capability(consumes: str, binds: str = "") -> str:
@@ -205,8 +199,7 @@ def test_body_templates_with_their_media_types(echo: str) -> None:
     )
 
 
-def test_environment_parameter_feeds_templates(echo: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REGION_FOR_TEST", "eu-west")
+def test_environment_parameter_feeds_templates(echo: str) -> None:
     api = """\
     - type: http
       namespace: api
@@ -220,7 +213,8 @@ def test_environment_parameter_feeds_templates(echo: str, monkeypatch: pytest.Mo
         operations:
         - name: op
     """
-    assert call(capability(api), "op", {}, echo).data["path"] == "/regions/eu-west"
+    environ = {"REGION_FOR_TEST": "eu-west"}
+    assert call(capability(api), "op", {}, echo, environ=environ).data["path"] == "/regions/eu-west"
 
 
 AUTH = """\

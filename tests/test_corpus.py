@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
-from naftiko_runtime.binds import resolve_binds
-from naftiko_runtime.engine import Runtime
 from naftiko_runtime.errors import BindingError, UnsupportedFeatureError
-from naftiko_runtime.exposes import app_builder
-from naftiko_runtime.inbound import protect
+from naftiko_runtime.server.assemble import build_app, build_runtime, capability
 from naftiko_runtime.spec import model as m
 from naftiko_runtime.spec.loader import load_file
 
@@ -76,28 +72,27 @@ def test_alpha2_files_validate_as_the_official_schema_says(path: Path) -> None:
 @pytest.mark.parametrize("path", SERVABLE, ids=[_name(p) for p in SERVABLE])
 def test_alpha2_capabilities_build_their_servers(path: Path) -> None:
     doc = load_file(path).require()
-    assert doc.capability is not None
     try:
-        bindings = resolve_binds(doc, _AnyEnvironment())
+        cap = capability(doc.file, doc, _AnyEnvironment())
     except BindingError as exc:
         assert "does not exist" in str(exc)  # a bind file the corpus does not ship
         return
-    runtime = Runtime(doc, bindings)
+    runtime = build_runtime(cap)
 
-    async def build() -> list[str]:
+    def build() -> list[str]:
         built = []
-        for adapter in doc.capability.exposes:  # type: ignore[union-attr]
-            builder = app_builder(adapter)
-            if builder is None or (isinstance(adapter, m.ExposesMcp) and adapter.transport == "stdio"):
+        for adapter in cap.exposes:
+            if not isinstance(adapter, m.ExposesRest | m.ExposesMcp):
                 continue
-            app = builder(adapter, runtime, host="127.0.0.1", port=1)
-            protect(app, adapter, runtime.bind_scopes)
+            if isinstance(adapter, m.ExposesMcp) and adapter.transport == "stdio":
+                continue
+            build_app(adapter, runtime, host="127.0.0.1", port=1)
             built.append(adapter.type)
         return built
 
     expected = NOT_SERVED.get(_name(path))
     if expected is not None:
         with pytest.raises(expected[0], match=expected[1]):
-            asyncio.run(build())
+            build()
     else:
-        asyncio.run(build())
+        build()

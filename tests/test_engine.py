@@ -9,7 +9,7 @@ import pytest
 
 from naftiko_runtime.binds import Bindings, Secret
 from naftiko_runtime.engine import Runtime, apply_with, check_steps, compile_with
-from naftiko_runtime.errors import TemplateError, UnsupportedFeatureError
+from naftiko_runtime.errors import ConfigError, TemplateError, UnsupportedFeatureError
 from naftiko_runtime.spec.loader import load_text
 from naftiko_runtime.spec.model import Invocable
 
@@ -155,7 +155,7 @@ def test_runtime_redacts_bound_values_from_upstream_errors() -> None:
 
 def test_unknown_upstream_override_is_refused() -> None:
     doc = load_text(STEPS, "s.yaml").require()
-    with pytest.raises(ValueError, match="no consumes namespace 'nope'"):
+    with pytest.raises(ConfigError, match="no consumes namespace 'nope'"):
         Runtime(doc, upstreams={"nope": "http://x"})
 
 

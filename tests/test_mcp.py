@@ -22,13 +22,15 @@ from mcp import types as mt
 from starlette.types import Receive, Scope, Send
 
 from naftiko_runtime import __version__
-from naftiko_runtime.binds import resolve_binds
 from naftiko_runtime.consumes.http import Timeouts
 from naftiko_runtime.engine import Runtime
 from naftiko_runtime.exposes.mcp import build_mcp_app, build_server
+from naftiko_runtime.server.assemble import build_runtime
+from naftiko_runtime.server.assemble import capability as assemble_capability
 from naftiko_runtime.spec import model as m
 from naftiko_runtime.spec.loader import load_file
 
+from .conftest import ServeAdapter, serve_app
 from .support import CONFORMANCE, free_port, requires_shared, run_asgi, write_seed
 from .upstreams import echo_app
 
@@ -79,29 +81,9 @@ def mcp_adapter(doc: m.NaftikoDocument) -> m.ExposesMcp:
     return next(a for a in doc.capability.exposes if isinstance(a, m.ExposesMcp))
 
 
-def owning(app: Any, runtime: Runtime) -> Any:
-    """Start the runtime's upstream pools on the serving loop, and close them there at shutdown."""
-
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await app(scope, receive, send)
-            return
-
-        async def receive_and_manage() -> Any:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await runtime.start()
-            elif message["type"] == "lifespan.shutdown":
-                await runtime.close()
-            return message
-
-        await app(scope, receive_and_manage, send)
-
-    return wrapped
-
-
 @contextlib.contextmanager
 def serve_mcp(
+    serve_adapter: ServeAdapter,
     doc: m.NaftikoDocument,
     env: dict[str, str],
     upstreams: dict[str, str],
@@ -109,16 +91,12 @@ def serve_mcp(
     total: float = 5.0,
     host: str = "127.0.0.1",
     port: int = 0,
-    **options: Any,
 ) -> Iterator[str]:
     """Serve the document's MCP adapter on loopback (``host``/``port`` are what the app is told it binds);
     yield the ``/mcp`` URL."""
-    runtime = Runtime(
-        doc, resolve_binds(doc, env), upstreams=upstreams, timeouts=Timeouts(connect=1, total=total)
-    )
-    app = build_mcp_app(mcp_adapter(doc), runtime, host=host, port=port, **options)
-    with run_asgi(owning(app, runtime)) as url:
-        yield url + "/mcp"
+    timeouts = Timeouts(connect=1, total=total)
+    with serve_adapter(doc, env, upstreams, kind="mcp", timeouts=timeouts, host=host, port=port) as url:
+        yield url
 
 
 def dump(model: Any) -> Any:
@@ -158,11 +136,16 @@ SEED_ANNOTATIONS = {
 
 
 @pytest.fixture(scope="module")
-def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Upstream]]:
+def seed(
+    tmp_path_factory: pytest.TempPathFactory, serve_adapter: ServeAdapter
+) -> Iterator[tuple[str, Upstream]]:
     doc = load_file(write_seed(tmp_path_factory.mktemp("seed"))).require()
     upstream = Upstream()
     env = {"INNGEST_SIGNING_KEY": SEED_KEY, "INNGEST_EVENT_KEY": "ek-unused"}
-    with run_asgi(upstream) as up, serve_mcp(doc, env, {"inngest-workflow": up}, total=0.4) as url:
+    with (
+        run_asgi(upstream) as up,
+        serve_mcp(serve_adapter, doc, env, {"inngest-workflow": up}, total=0.4) as url,
+    ):
         yield url, upstream
 
 
@@ -400,9 +383,9 @@ def capability(tmp_path_factory: pytest.TempPathFactory) -> m.NaftikoDocument:
 
 
 @pytest.fixture(scope="module")
-def inline(capability: m.NaftikoDocument) -> Iterator[tuple[str, Upstream]]:
+def inline(capability: m.NaftikoDocument, serve_adapter: ServeAdapter) -> Iterator[tuple[str, Upstream]]:
     upstream = Upstream()
-    with run_asgi(upstream) as up, serve_mcp(capability, {}, {"api": up}) as url:
+    with run_asgi(upstream) as up, serve_mcp(serve_adapter, capability, {}, {"api": up}) as url:
         yield url, upstream
 
 
@@ -543,15 +526,27 @@ def test_origin_and_host_are_checked_and_get_is_refused(inline: tuple[str, Upstr
         assert get.status_code == 405 and get.headers["allow"] == "POST"
 
 
-def test_a_non_loopback_bind_also_allows_its_own_host(capability: m.NaftikoDocument) -> None:
+def test_a_non_loopback_bind_also_allows_its_own_host(
+    capability: m.NaftikoDocument, serve_adapter: ServeAdapter
+) -> None:
     ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-    with serve_mcp(capability, {}, {}, host="127.0.0.1", port=0) as url, httpx.Client(timeout=5) as http:
+    with (
+        serve_mcp(serve_adapter, capability, {}, {}, host="127.0.0.1", port=0) as url,
+        httpx.Client(timeout=5) as http,
+    ):
         assert http.post(url, json=ping, headers={**MCP_HEADERS, "Host": "10.9.8.7:7000"}).status_code == 421
-    options: dict[str, Any] = {
-        "allowed_hosts": ["mcp.example.com"],
-        "allowed_origins": ["https://app.example.com"],
-    }
-    with serve_mcp(capability, {}, {}, host="10.9.8.7", port=7000, **options) as url, httpx.Client() as http:
+    # the exposer's own options: extra Host names and Origins, besides the address it is told it binds
+    runtime = build_runtime(assemble_capability(capability.file, capability, {}))
+    app = build_mcp_app(
+        mcp_adapter(capability),
+        runtime,
+        host="10.9.8.7",
+        port=7000,
+        allowed_hosts=["mcp.example.com"],
+        allowed_origins=["https://app.example.com"],
+    )
+    with serve_app(app, runtime) as base, httpx.Client() as http:
+        url = base + "/mcp"
         own = {**MCP_HEADERS, "Host": "10.9.8.7:7000", "Origin": "http://10.9.8.7:7000"}
         assert http.post(url, json=ping, headers=own).status_code == 200
         public = {**MCP_HEADERS, "Host": "mcp.example.com", "Origin": "https://app.example.com"}
@@ -671,7 +666,9 @@ def test_prompts_fill_arguments_and_enforce_required_ones(inline: tuple[str, Ups
     run(go)
 
 
-def test_capabilities_advertise_only_what_is_declared(capability: m.NaftikoDocument, tmp_path: Path) -> None:
+def test_capabilities_advertise_only_what_is_declared(
+    capability: m.NaftikoDocument, tmp_path: Path, serve_adapter: ServeAdapter
+) -> None:
     text = CAPABILITY.split("    resources:\n    - {name: docs")[0]
     path = tmp_path / "tools-only.yaml"
     path.write_text(text, encoding="utf-8")
@@ -685,7 +682,7 @@ def test_capabilities_advertise_only_what_is_declared(capability: m.NaftikoDocum
                 await client.list_prompts()
             assert caught.value.code == mt.METHOD_NOT_FOUND
 
-    with serve_mcp(doc, {}, {}) as url:
+    with serve_mcp(serve_adapter, doc, {}, {}) as url:
         run(lambda: go(url))
 
 
@@ -742,14 +739,16 @@ def test_ref_tools_inherit_from_their_aggregate_function() -> None:
     assert "annotations" not in tools["plain-tool"]
 
 
-def test_an_unreachable_upstream_is_a_tool_error(capability: m.NaftikoDocument) -> None:
+def test_an_unreachable_upstream_is_a_tool_error(
+    capability: m.NaftikoDocument, serve_adapter: ServeAdapter
+) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
 
     async def go(url: str) -> mt.CallToolResult:
         async with Client(url) as client:
             return await client.call_tool("get-item", {"id": "1", "limit": 2})
 
-    with serve_mcp(capability, {}, {"api": dead}) as url:
+    with serve_mcp(serve_adapter, capability, {}, {"api": dead}) as url:
         result = run(lambda: go(url))
     assert result.is_error
     assert text_of(result) == f"get-item failed: api.get-item: cannot connect to {dead} (connection refused)"

@@ -1,4 +1,4 @@
-"""``transport: stdio``: the same MCP tools served by ``run_stdio`` in a subprocess, driven by the SDK client."""
+"""``transport: stdio``: the same MCP tools served by ``naftiko serve --stdio``, driven by the SDK client."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ import anyio
 import pytest
 from mcp import Client, MCPError, StdioServerParameters
 from mcp import types as mt
-
-from .support import run_asgi
-from .upstreams import echo_app
 
 TOKEN = "tok-stdio-51c0e2"
 MODES = {"legacy": "2025-11-25", "auto": "2026-07-28"}
@@ -53,32 +50,17 @@ capability:
       - {name: pong, type: boolean, const: true}
 """
 
-#: The server process: load the file, point ``api`` at the test's upstream, serve on stdin/stdout.
-SERVER = """\
-import asyncio, sys
-from naftiko_runtime.binds import resolve_binds
-from naftiko_runtime.engine import Runtime
-from naftiko_runtime.exposes.mcp import run_stdio
-from naftiko_runtime.spec.loader import load_file
-doc = load_file(sys.argv[1]).require()
-adapter = doc.capability.exposes[0]
-
-async def main():
-    async with Runtime(doc, resolve_binds(doc), upstreams={"api": sys.argv[2]}) as runtime:
-        await run_stdio(adapter, runtime)
-
-asyncio.run(main())
-"""
-
 
 @pytest.mark.parametrize("mode", MODES)
-def test_stdio_serves_the_same_tools(tmp_path: Path, mode: str) -> None:
+def test_stdio_serves_the_same_tools(tmp_path: Path, mode: str, echo: str) -> None:
     path = tmp_path / "stdio.yaml"
     path.write_text(CAPABILITY, encoding="utf-8")
 
     async def go(upstream: str) -> None:
         params = StdioServerParameters(
-            command=sys.executable, args=["-c", SERVER, str(path), upstream], env={"STDIO_TEST_TOKEN": TOKEN}
+            command=sys.executable,
+            args=["-m", "naftiko_runtime", "serve", "--stdio", str(path), "--upstream", f"api={upstream}"],
+            env={"STDIO_TEST_TOKEN": TOKEN},
         )
         async with Client(params, mode=mode) as client:
             assert client.protocol_version == MODES[mode]
@@ -109,5 +91,4 @@ def test_stdio_serves_the_same_tools(tmp_path: Path, mode: str) -> None:
                 await client.call_tool("nope", {})
             assert caught.value.code == mt.INVALID_PARAMS
 
-    with run_asgi(echo_app()) as upstream:
-        anyio.run(go, upstream)
+    anyio.run(go, echo)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from naftiko_runtime.errors import UpstreamUnavailableError
 from naftiko_runtime.observability import hooks
-from naftiko_runtime.serve import BoundAdapter, serve
 
-from .support import free_port, run_asgi
-from .upstreams import echo_app
+from .conftest import ServeFiles
+from .support import free_port
 
 CAPABILITY = """\
 naftiko: 1.0.0-alpha2
@@ -73,45 +69,22 @@ class Recorder(hooks.Observer):
 
 
 @contextlib.contextmanager
-def observed(tmp_path: Path, upstream: str) -> Iterator[tuple[str, Recorder]]:
+def observed(tmp_path: Path, upstream: str, serve_files: ServeFiles) -> Iterator[tuple[str, Recorder]]:
     path = tmp_path / "observed.yaml"
     path.write_text(CAPABILITY.replace("DEAD_PORT", str(free_port())), encoding="utf-8")
     recorder = Recorder()
-    previous = hooks.install(recorder)
-    started: list[BoundAdapter] = []
-    up = threading.Event()
-    control: dict[str, asyncio.AbstractEventLoop | asyncio.Event] = {}
-
-    def ready(adapters: list[BoundAdapter]) -> None:
-        started.extend(adapters)
-        control["loop"] = asyncio.get_running_loop()
-        up.set()
-
-    async def main() -> None:
-        control["stop"] = stop = asyncio.Event()
-        await serve([path], upstreams={"echo": upstream}, ready=ready, stop=stop)
-
-    thread = threading.Thread(target=asyncio.run, args=(main(),))
-    thread.start()
+    previous = hooks.install(recorder)  # before the apps are built: they report only if someone observes
     try:
-        assert up.wait(10)
-        yield started[0].url, recorder
+        with serve_files([path], upstreams={"echo": upstream}) as adapters:
+            yield adapters[0].url, recorder
     finally:
-        loop, stop = control["loop"], control["stop"]
-        assert isinstance(loop, asyncio.AbstractEventLoop) and isinstance(stop, asyncio.Event)
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
         hooks.install(previous)
 
 
-@pytest.fixture(scope="module")
-def echo() -> Iterator[str]:
-    with run_asgi(echo_app()) as url:
-        yield url
-
-
-def test_observer_sees_requests_and_upstream_calls_with_their_outcome(tmp_path: Path, echo: str) -> None:
-    with observed(tmp_path, echo) as (url, recorder):
+def test_observer_sees_requests_and_upstream_calls_with_their_outcome(
+    tmp_path: Path, echo: str, serve_files: ServeFiles
+) -> None:
+    with observed(tmp_path, echo, serve_files) as (url, recorder):
         assert httpx.get(url + "any/x").status_code == 200
         assert httpx.get(url + "any/y", params={"want": "404"}).status_code == 404
         assert httpx.get(url + "nowhere").status_code == 404
@@ -129,8 +102,10 @@ def test_observer_sees_requests_and_upstream_calls_with_their_outcome(tmp_path: 
     ]
 
 
-def test_observer_sees_the_error_of_an_unreachable_upstream(tmp_path: Path, echo: str) -> None:
-    with observed(tmp_path, echo) as (url, recorder):
+def test_observer_sees_the_error_of_an_unreachable_upstream(
+    tmp_path: Path, echo: str, serve_files: ServeFiles
+) -> None:
+    with observed(tmp_path, echo, serve_files) as (url, recorder):
         assert httpx.get(url + "down").status_code == 502
     (start, upstream_start, upstream_end, end) = recorder.seen
     assert upstream_start == ("upstream_start", ("down", "ping", "GET"))

@@ -12,13 +12,12 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from naftiko_runtime.binds import resolve_binds
 from naftiko_runtime.consumes.http import Timeouts
-from naftiko_runtime.engine import Runtime
-from naftiko_runtime.exposes.rest import MAX_BODY_BYTES, build_rest_app
+from naftiko_runtime.exposes.rest import MAX_BODY_BYTES
 from naftiko_runtime.spec import model as m
 from naftiko_runtime.spec.loader import load_file, load_text
 
+from .conftest import ServeAdapter
 from .support import free_port, requires_shared, run_asgi, write_seed
 from .upstreams import echo_app, scripted_app
 
@@ -174,45 +173,29 @@ SCRIPTED = {
 }
 
 
-def _closing(app: Any, runtime: Runtime) -> Any:
-    """Close the runtime's upstream pools on the serving loop when the test server shuts down."""
-
-    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "lifespan":
-            await app(scope, receive, send)
-            return
-
-        async def receive_and_close() -> Any:
-            message = await receive()
-            if message["type"] == "lifespan.shutdown":
-                await runtime.close()
-            return message
-
-        await app(scope, receive_and_close, send)
-
-    return wrapped
-
-
 @contextlib.contextmanager
 def serve_rest(
-    doc: m.NaftikoDocument, env: dict[str, str], upstreams: dict[str, str], timeouts: Timeouts | None = None
+    serve_adapter: ServeAdapter,
+    doc: m.NaftikoDocument,
+    env: dict[str, str],
+    upstreams: dict[str, str],
+    timeouts: Timeouts | None = None,
 ) -> Iterator[httpx.Client]:
-    runtime = Runtime(doc, resolve_binds(doc, env), upstreams=upstreams, timeouts=timeouts)
-    assert doc.capability is not None
-    adapter = doc.capability.exposes[0]
-    assert isinstance(adapter, m.ExposesRest)
-    app = build_rest_app(adapter, runtime, host="127.0.0.1", port=0)
-    with run_asgi(_closing(app, runtime)) as url, httpx.Client(base_url=url, timeout=10) as client:
+    with (
+        serve_adapter(doc, env, upstreams, timeouts=timeouts) as url,
+        httpx.Client(base_url=url, timeout=10) as client,
+    ):
         yield client
 
 
 @pytest.fixture(scope="module")
-def api() -> Iterator[httpx.Client]:
+def api(serve_adapter: ServeAdapter) -> Iterator[httpx.Client]:
     text = CAPABILITY.replace("DEAD_PORT", str(free_port()))
     result = load_text(text, "items.yaml")
     assert not result.errors(), [f.format() for f in result.findings]
     with run_asgi(echo_app()) as echo, run_asgi(scripted_app(SCRIPTED)) as scripted:
         with serve_rest(
+            serve_adapter,
             result.require(),
             {"TEST_API_TOKEN": TOKEN},
             {"up": echo, "txt": scripted},
@@ -481,8 +464,8 @@ def seed_doc(tmp_path_factory: pytest.TempPathFactory) -> m.NaftikoDocument:
 
 
 @pytest.fixture(scope="module")
-def seed_api(seed_doc: m.NaftikoDocument) -> Iterator[httpx.Client]:
-    with run_asgi(echo_app()) as echo, serve_rest(seed_doc, SEED_ENV, {"inngest-workflow": echo}) as client:
+def seed_api(seed_doc: m.NaftikoDocument, serve_adapter: ServeAdapter, echo: str) -> Iterator[httpx.Client]:
+    with serve_rest(serve_adapter, seed_doc, SEED_ENV, {"inngest-workflow": echo}) as client:
         yield client
 
 
@@ -514,9 +497,11 @@ def test_seed_routes_reach_the_upstream(
 
 
 @requires_shared
-def test_seed_keeps_serving_after_upstream_failures(seed_doc: m.NaftikoDocument) -> None:
+def test_seed_keeps_serving_after_upstream_failures(
+    seed_doc: m.NaftikoDocument, serve_adapter: ServeAdapter
+) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    with serve_rest(seed_doc, SEED_ENV, {"inngest-workflow": dead}) as client:
+    with serve_rest(serve_adapter, seed_doc, SEED_ENV, {"inngest-workflow": dead}) as client:
         for _ in range(3):
             body = _problem(client.get("/v1/workflows/runs/r1"), 502)
             assert body["operation"] == "inngest-workflow.getCanonicalRun"

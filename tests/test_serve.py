@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from naftiko_runtime.serve import BoundAdapter, serve
+from naftiko_runtime.errors import ConfigError, ServeError
+from naftiko_runtime.server import BoundAdapter, prepare, serve
 
-from .support import ROOT, free_port, requires_shared, run_asgi, write_seed
-from .upstreams import echo_app
+from .support import ROOT, free_port, requires_shared, write_seed
 
 pytestmark = pytest.mark.e2e
 
@@ -180,12 +180,6 @@ def served(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
             process.proc.wait(5)
 
 
-@pytest.fixture(scope="module")
-def echo() -> Iterator[str]:
-    with run_asgi(echo_app()) as url:
-        yield url
-
-
 # --- serving -------------------------------------------------------------------------------------------
 
 
@@ -328,6 +322,52 @@ def test_in_process_api(tmp_path: Path, echo: str) -> None:
 
 
 # --- refusing to start ---------------------------------------------------------------------------------
+
+
+SCRIPTED = """\
+naftiko: 1.0.0-alpha2
+info: {label: Scripted, description: a feature this runtime does not run}
+capability:
+  consumes:
+  - type: http
+    namespace: echo
+    baseUri: http://127.0.0.1:9
+    resources:
+    - {name: any, path: /any, operations: [{name: get-any, method: GET}]}
+  exposes:
+  - type: rest
+    namespace: plain
+    port: PLAIN_PORT
+    resources:
+    - path: /any
+      operations: [{method: GET, call: echo.get-any}]
+  - type: mcp
+    namespace: scripted
+    port: MCP_PORT
+    tools:
+    - name: scripted
+      description: A tool with a script step.
+      steps:
+      - {type: call, name: first, call: echo.get-any}
+      - {type: script, name: second, language: javascript, location: "file:///tmp", file: x.js}
+"""
+
+
+def test_an_unsupported_feature_stops_start_up_before_any_socket_is_bound(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = tmp_path / "scripted.yaml"
+        text = SCRIPTED.replace("PLAIN_PORT", str(port)).replace("MCP_PORT", str(free_port()))
+        path.write_text(text, encoding="utf-8")
+        # binding first would fail on the taken port; building first reports the script step
+        with pytest.raises(ConfigError, match="script steps are not supported") as caught:
+            prepare([path], environ={})
+        assert not isinstance(caught.value, ServeError) and "already in use" not in str(caught.value)
+        done = naftiko(str(path))
+    assert done.returncode == 1
+    assert "script steps are not supported" in done.stderr and "already in use" not in done.stderr
 
 
 def test_port_in_use_exits_1_naming_the_adapter_and_port(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ client (or the REST route with httpx) and evaluate each jq validation on the JSO
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +26,11 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from naftiko_runtime.binds import resolve_binds
-from naftiko_runtime.serve import BoundAdapter, serve
+from naftiko_runtime.server import BoundAdapter
 from naftiko_runtime.spec import model as m
 from naftiko_runtime.spec.loader import load_file
 
+from .conftest import ServeFiles
 from .microcks import build_mock
 from .support import CONFORMANCE, requires_shared, run_asgi
 
@@ -278,10 +279,11 @@ class Served:
 class Servers:
     """Capability files served on demand, each once for the module, against one mock upstream."""
 
-    def __init__(self, mock_url: str) -> None:
+    def __init__(self, mock_url: str, serve_files: ServeFiles, stack: contextlib.ExitStack) -> None:
         self.mock_url = mock_url
+        self.serve_files = serve_files
+        self.stack = stack
         self.served: dict[str, Served] = {}
-        self.stops: list[tuple[asyncio.AbstractEventLoop, asyncio.Event, threading.Thread]] = []
 
     def get(self, file: str) -> Served:
         if file not in self.served:
@@ -296,70 +298,31 @@ class Servers:
             for c in document.capability.consumes
             if isinstance(c, m.ConsumesHttp)
         }
-        adapters = [e for e in document.capability.exposes if isinstance(e, m.ExposesMcp | m.ExposesRest)]
-        ports = {e.namespace: 0 for e in adapters if e.namespace}
+        exposed = [e for e in document.capability.exposes if isinstance(e, m.ExposesMcp | m.ExposesRest)]
+        ports = {e.namespace: 0 for e in exposed if e.namespace}
         bindings = resolve_binds(document, {})
         token = None
-        for adapter in adapters:
+        for adapter in exposed:
             if isinstance(adapter, m.ExposesMcp) and isinstance(adapter.authentication, m.AuthBearer):
                 token = re.sub(
                     r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}",
                     lambda g: str(bindings.flat.get(g.group(1), g.group(0))),
                     adapter.authentication.token,
                 )
-        started: list[list[BoundAdapter]] = []
-        up = threading.Event()
-        control: dict[str, Any] = {}
-        failure: list[BaseException] = []
-
-        def ready(bound: list[BoundAdapter]) -> None:
-            started.append(bound)
-            control["loop"] = asyncio.get_running_loop()
-            up.set()
-
-        async def main() -> None:
-            control["stop"] = stop = asyncio.Event()
-            try:
-                await serve(
-                    [path],
-                    host="127.0.0.1",
-                    ports=ports,
-                    upstreams=upstreams,
-                    environ={},
-                    ready=ready,
-                    stop=stop,
-                )
-            except BaseException as exc:  # reported by the waiting test
-                failure.append(exc)
-                up.set()
-
-        thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-        thread.start()
-        assert up.wait(15), f"{path.name} did not start"
-        if failure:
-            raise failure[0]
-        self.stops.append((control["loop"], control["stop"], thread))
+        adapters = self.stack.enter_context(
+            self.serve_files([path], host="127.0.0.1", ports=ports, upstreams=upstreams, environ={})
+        )
         by_kind: dict[str, BoundAdapter] = {}
-        for bound in started[0]:
+        for bound in adapters:
             by_kind.setdefault(bound.kind, bound)
         return Served(by_kind, token)
 
-    def close(self) -> None:
-        for loop, stop, _thread in self.stops:
-            loop.call_soon_threadsafe(stop.set)
-        for _, _, thread in self.stops:
-            thread.join(15)
-
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[Servers]:
+def servers(serve_files: ServeFiles) -> Iterator[Servers]:
     mock = build_mock(sorted(UPSTREAMS.glob("*.yaml")))
-    with run_asgi(mock) as mock_url:
-        running = Servers(mock_url)
-        try:
-            yield running
-        finally:
-            running.close()
+    with run_asgi(mock) as mock_url, contextlib.ExitStack() as stack:
+        yield Servers(mock_url, serve_files, stack)
 
 
 # --- the oracles ---------------------------------------------------------------------------------------

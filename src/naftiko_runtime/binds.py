@@ -10,7 +10,6 @@ leaves the process (errors, logs, upstream excerpts).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,10 +34,14 @@ class Secret(str):
 
 @dataclass(frozen=True, slots=True)
 class Bindings:
-    """Resolved binds: ``flat`` is VARIABLE → value; ``namespaced`` is namespace → {VARIABLE: value}."""
+    """Resolved binds: ``flat`` is VARIABLE → value; ``namespaced`` is namespace → {VARIABLE: value}.
+
+    ``environ`` is the environment they were resolved against, which ``in: environment`` parameters read.
+    """
 
     flat: Mapping[str, Secret] = field(default_factory=dict)
     namespaced: Mapping[str, Mapping[str, Secret]] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def scopes(self) -> tuple[Mapping[str, Any], ...]:
@@ -88,18 +91,18 @@ class Redactor:
 
 
 def resolve_binds(
-    document: NaftikoDocument, environ: Mapping[str, str] | None = None, *, base_dir: Path | None = None
+    document: NaftikoDocument, environ: Mapping[str, str], *, base_dir: Path | None = None
 ) -> Bindings:
-    """Resolve every bind of the document (root and capability level); later binds win for a flat name."""
-    env = os.environ if environ is None else environ
+    """Resolve every bind of the document (root and capability level) against ``environ`` (the caller's
+    choice: the CLI passes the process environment); later binds win for a flat name."""
     base = base_dir if base_dir is not None else Path(document.file).resolve().parent
     flat: dict[str, Secret] = {}
     namespaced: dict[str, dict[str, Secret]] = {}
     for bind in document.all_binds:
-        values = _resolve_one(bind, env, base)
+        values = _resolve_one(bind, environ, base)
         flat.update(values)
         namespaced.setdefault(bind.namespace, {}).update(values)
-    return Bindings(flat=flat, namespaced=namespaced)
+    return Bindings(flat=flat, namespaced=namespaced, environ=environ)
 
 
 def _resolve_one(bind: Binding, env: Mapping[str, str], base: Path) -> dict[str, Secret]:

@@ -1,18 +1,30 @@
 """The ``naftiko`` command: ``validate`` capability files and ``serve`` them.
 
 Exit codes: 0 success, 1 the files have errors (or warnings under ``--strict``) or serving failed,
-2 usage errors.
+2 usage errors (each error class carries its ``exit_code``). This is the one place that reads the
+process environment; everything below gets it passed in.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from . import SPEC_VERSION, __version__
+from .binds import parse_dotenv
+from .consumes.http import Timeouts
+from .errors import BindingError, NaftikoError, SpecError, UsageError
 from .spec.loader import load_file
+
+# The parser is built for every command, so the server stack (uvicorn, aiohttp, Starlette) is imported
+# only when something is served.
+
+log = logging.getLogger("naftiko")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,8 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
     validate.add_argument("--format", choices=("text", "json"), default="text")
 
-    from .serve import add_serve_arguments
-
     serve = sub.add_parser("serve", help="serve capability files: every exposes block on its port")
     add_serve_arguments(serve)
     return parser
@@ -50,9 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         return validate(args.files, strict=args.strict, fmt=args.format)
     if args.command == "serve":
-        from .serve import serve_command
-
-        return serve_command(args)
+        return serve_command(args, os.environ)
     parser.print_help(sys.stderr)
     return 2
 
@@ -86,6 +94,193 @@ def validate(files: Sequence[str], *, strict: bool = False, fmt: str = "text") -
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# --- serve ---------------------------------------------------------------------------------------------
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="capability files or folders of them")
+    parser.add_argument(
+        "--host",
+        default=None,
+        help="interface to listen on when an adapter sets no address (default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        action="append",
+        default=[],
+        metavar="NAMESPACE=PORT",
+        help="listen on PORT for adapter NAMESPACE (0 picks a free port); repeatable",
+    )
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="NAMESPACE=URL",
+        help="send consumed namespace NAMESPACE to URL instead of its baseUri; repeatable",
+    )
+    parser.add_argument(
+        "--env-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="load KEY=value lines into the environment before binds resolve",
+    )
+    parser.add_argument("--strict", action="store_true", help="refuse to start on validation warnings")
+    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve with N processes sharing each port (default 1)",
+    )
+    defaults = Timeouts()
+    parser.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=defaults.total,
+        metavar="SECONDS",
+        help="give up on an upstream call after SECONDS (default %(default)g): 504",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=defaults.connect,
+        metavar="SECONDS",
+        help="give up connecting to an upstream after SECONDS (default %(default)g)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name MCP clients may use besides loopback and the bound address "
+        "(DNS-rebinding protection); repeatable",
+    )
+    parser.add_argument(
+        "--stdio",
+        action="store_true",
+        help="serve the capability's stdio MCP adapter on stdin/stdout (one capability only)",
+    )
+
+
+def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key or not rest:
+            raise UsageError(f"{option} expects NAMESPACE=VALUE, got {value!r}")
+        out[key] = rest
+    return out
+
+
+def _ports(values: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key, text in _pairs(values, "--port").items():
+        if not text.isdigit() or int(text) > 65535:
+            raise UsageError(f"--port {key}={text}: the port must be a number from 0 to 65535")
+        out[key] = int(text)
+    return out
+
+
+def _upstreams(values: Sequence[str]) -> dict[str, str]:
+    out = _pairs(values, "--upstream")
+    for key, url in out.items():
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"--upstream {key}={url}: the URL must start with http:// or https://")
+    return out
+
+
+def environment(files: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` over the ``KEY=value`` lines of the files: variables already set win."""
+    merged: dict[str, str] = {}
+    for file in files:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise BindingError(f"--env-file {file}: cannot read it ({reason})") from None
+        for key, value in parse_dotenv(text).items():
+            merged.setdefault(key, value)
+    merged.update(environ)
+    return merged
+
+
+def configure_logging(level: str) -> None:
+    """Everything to stderr; ``naftiko`` loggers at ``level``, libraries at warning unless debugging."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)-7s %(name)s  %(message)s", "%Y-%m-%dT%H:%M:%S")
+    )
+    numeric = logging.getLevelName(level.upper())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric if numeric == logging.DEBUG else max(numeric, logging.WARNING))
+    log.setLevel(numeric)
+
+
+def serve_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """``naftiko serve``: a start-up failure is a NaftikoError, one line on stderr, exit ``exit_code``."""
+    configure_logging(args.log_level)
+    from .server.plan import prepare
+    from .server.run import run, run_async, run_stdio
+    from .server.workers import run_workers
+
+    say = _stderr
+    try:
+        if args.workers < 1:
+            raise UsageError("--workers must be at least 1")
+        if args.stdio and args.workers > 1:
+            raise UsageError("--stdio serves one stdio session: it cannot use --workers")
+        ports, upstreams = _ports(args.port), _upstreams(args.upstream)
+        if args.upstream_timeout <= 0 or args.connect_timeout <= 0:
+            raise UsageError("--upstream-timeout and --connect-timeout must be positive")
+        plan = prepare(
+            args.paths,
+            environ=environment(args.env_file, environ),
+            host=args.host,
+            ports=ports,
+            upstreams=upstreams,
+            strict=args.strict,
+            stdio=args.stdio,
+            timeouts=Timeouts(connect=args.connect_timeout, total=args.upstream_timeout),
+            allow_hosts=args.allow_host,
+            on_finding=lambda f: say(f.format()),
+            reuse_port=args.workers > 1,
+        )
+    except SpecError as exc:
+        for finding in exc.findings:
+            say(finding.format())
+        files = sorted({f.file for f in exc.findings if f.severity == "error"})
+        say(
+            f"naftiko serve: not starting: {', '.join(files)} {'has' if len(files) == 1 else 'have'} errors"
+            + (" (warnings count as errors with --strict)" if args.strict else "")
+        )
+        return exc.exit_code
+    except NaftikoError as exc:
+        say(f"naftiko serve: {exc}")
+        return exc.exit_code
+    try:
+        if plan.stdio is not None:
+            run_async(run_stdio(plan))
+        elif args.workers > 1:
+            return run_workers(plan, args.workers)
+        else:
+            run_async(run(plan))
+    except KeyboardInterrupt:
+        pass
+    except NaftikoError as exc:
+        say(f"naftiko serve: {exc}")
+        return exc.exit_code
+    finally:
+        plan.close()
+    return 0
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

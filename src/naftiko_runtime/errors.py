@@ -1,13 +1,16 @@
 """The runtime's exceptions.
 
-Load-time failures stop a capability from starting; request-time failures become one HTTP problem or
-one MCP ``isError`` result. Every message names the parameter, JSON path or upstream status involved and
-never a bound value::
+Start-up failures stop the runtime before anything listens (``exit_code`` is what ``naftiko`` exits
+with); request-time failures become one HTTP problem or one MCP ``isError`` result. Every message names
+the parameter, JSON path or upstream status involved and never a bound value::
 
     NaftikoError
-    ├── SpecError                    the document cannot be interpreted (carries its findings)
-    ├── BindingError                 a bind cannot be resolved (missing variable, file, key, scheme)
-    ├── UnsupportedFeatureError      valid alpha2 that this runtime does not run (e.g. script steps)
+    ├── ConfigError                  exit 1: the configuration cannot be served as written
+    │   ├── SpecError                the document cannot be interpreted (carries its findings)
+    │   ├── BindingError             a bind cannot be resolved (missing variable, file, key, scheme)
+    │   └── UnsupportedFeatureError  valid alpha2 that this runtime does not run (e.g. script steps)
+    ├── UsageError                   exit 2: the command line asks for something that cannot be
+    ├── ServeError                   exit 1: nothing to serve, a port taken or shared, a server that stopped
     └── RequestError                 one call failed; ``status`` is the HTTP status REST answers with
         ├── InvalidInputError   400  a caller's input is missing or malformed
         ├── TemplateError       400  a template names a value that the call does not have
@@ -31,8 +34,24 @@ if TYPE_CHECKING:
 class NaftikoError(Exception):
     """Base of every error the runtime raises on purpose."""
 
+    exit_code: ClassVar[int] = 1
 
-class SpecError(NaftikoError):
+
+class ConfigError(NaftikoError):
+    """The configuration (documents, binds, adapters) cannot be served as written; the message says where."""
+
+
+class UsageError(NaftikoError):
+    """The command line asks for something that cannot be."""
+
+    exit_code = 2
+
+
+class ServeError(NaftikoError):
+    """The capabilities cannot be served as asked: nothing to serve, a port taken or wanted twice."""
+
+
+class SpecError(ConfigError):
     """The capability document cannot be interpreted; ``findings`` lists every reason."""
 
     def __init__(self, findings: Sequence[Finding]) -> None:
@@ -43,11 +62,11 @@ class SpecError(NaftikoError):
         super().__init__(first + more)
 
 
-class BindingError(NaftikoError):
+class BindingError(ConfigError):
     """A bind could not be resolved. The message names the key and the bind, never a value."""
 
 
-class UnsupportedFeatureError(NaftikoError):
+class UnsupportedFeatureError(ConfigError):
     """The document is valid, but uses a feature this runtime does not run; it names the file and path."""
 
 

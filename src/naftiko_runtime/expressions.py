@@ -21,7 +21,7 @@ from urllib.parse import quote
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext import parse as _jsonpath_parse  # type: ignore[attr-defined]
 
-from .errors import TemplateError
+from .errors import ConfigError, TemplateError
 
 
 class _Missing:
@@ -37,7 +37,7 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
-class ExpressionError(ValueError):
+class ExpressionError(ConfigError):
     """A template or JSONPath that cannot be compiled (reported at load, with the node's position)."""
 
 

@@ -17,12 +17,13 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .errors import ConfigError
 from .expressions import compile_template
 from .spec import model as m
 
 
-class UnsupportedAuthentication(ValueError):
-    pass
+class UnsupportedAuthentication(ConfigError):
+    """The adapter's inbound authentication cannot be enforced; it is refused before anything listens."""
 
 
 class InboundAuth:

@@ -9,7 +9,6 @@ template, its parameters (each placed by its ``in`` row, ``placement.py``), its 
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -200,7 +199,7 @@ class HttpConsumer:
         if self.credentials is not None:
             self.redact.update(self.credentials.secrets)
         self.default_headers: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        env = os.environ if environ is None else environ
+        env = bindings.environ if environ is None else environ
         self.operations: dict[str, BoundOperation] = {}
         for resource in spec.resources:
             for op in resource.operations:

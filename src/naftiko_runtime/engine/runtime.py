@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from ..binds import Bindings, Redactor
 from ..consumes.http import BoundOperation, HttpConsumer, Timeouts
+from ..errors import ConfigError
 from ..expressions import compile_jsonpath
 from ..shaping import compile_mock, compile_outputs, mock_outputs
 from ..spec import model as m
@@ -36,7 +37,7 @@ class Runtime:
         consumes = capability.consumes if capability else ()
         unknown = sorted(set(overrides) - {c.namespace for c in consumes})
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"no consumes namespace {', '.join(repr(u) for u in unknown)} to point elsewhere"
             )
         self.consumers: dict[str, HttpConsumer] = {
@@ -95,6 +96,6 @@ class Runtime:
         if ref not in self._functions:
             fn = self.document.aggregate_function(ref)
             if fn is None:
-                raise KeyError(ref)
+                raise ConfigError(f"ref '{ref}' names no aggregate function")
             self._functions[ref] = self.invocation(ref, fn.invocable)
         return self._functions[ref]

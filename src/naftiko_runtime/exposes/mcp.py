@@ -42,7 +42,7 @@ from starlette.types import Receive, Scope, Send
 
 from .. import __version__
 from ..engine import Invocation, Outcome, Runtime
-from ..errors import InvalidInputError, RequestError, TemplateError, UpstreamStatusError
+from ..errors import ConfigError, InvalidInputError, RequestError, TemplateError, UpstreamStatusError
 from ..spec import model as m
 from .mcp_schema import compile_validator, schema_problem, tool_descriptor
 
@@ -233,7 +233,7 @@ def _compile_resource(adapter: m.ExposesMcp, runtime: Runtime, res: m.McpResourc
     if res.location is not None:
         root = _location_path(res.location, base)
         if not root.exists():
-            raise ValueError(f"MCP resource '{res.name}': location {res.location} does not exist ({root})")
+            raise ConfigError(f"MCP resource '{res.name}': location {res.location} does not exist ({root})")
         return _Resource(res, listing=_static_listing(res, root), root=root)
     invocation = runtime.invocation(res.name, res.invocable)
     if not _URI_VAR.search(res.uri):
@@ -328,7 +328,7 @@ def _compile_prompt(prompt: m.McpPrompt, base: Path) -> _Prompt:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"MCP prompt '{prompt.name}': cannot read {prompt.location} ({exc})") from None
+            raise ConfigError(f"MCP prompt '{prompt.name}': cannot read {prompt.location} ({exc})") from None
         return _Prompt(prompt, (("user", text),))
     return _Prompt(prompt, tuple((msg.role, msg.content) for msg in prompt.template))
 

@@ -23,6 +23,7 @@ from jsonschema.exceptions import SchemaError, best_match
 
 from ..consumes.http import BoundOperation
 from ..engine import Runtime
+from ..errors import ConfigError
 from ..expressions import MISSING, compile_jsonpath, compile_template, lookup
 from ..shaping import mock_outputs
 from ..spec import model as m
@@ -42,7 +43,7 @@ def tool_descriptor(runtime: Runtime, tool: m.McpTool) -> types.Tool:
     own = tool.invocable
     fn = runtime.document.aggregate_function(own.ref) if own.ref else None
     if own.ref and fn is None:
-        raise ValueError(f"MCP tool ref '{own.ref}' names no aggregate function")
+        raise ConfigError(f"MCP tool ref '{own.ref}' names no aggregate function")
     if tool.input_parameters is not None:
         schema = declared_input_schema(tool.input_parameters)
     elif fn is not None:
@@ -301,7 +302,7 @@ def compile_validator(schema: Mapping[str, Any], what: str) -> Draft202012Valida
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        raise ValueError(f"{what}: not a valid JSON Schema ({exc.message})") from None
+        raise ConfigError(f"{what}: not a valid JSON Schema ({exc.message})") from None
     return Draft202012Validator(schema)
 
 

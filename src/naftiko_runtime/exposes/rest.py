@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -319,12 +318,12 @@ def _pattern(p: m.ExposedInputParameter) -> re.Pattern[str] | None:
         return None
 
 
-def _compile_input(p: m.ExposedInputParameter, sole_body: bool) -> _Input:
+def _compile_input(p: m.ExposedInputParameter, sole_body: bool, environ: Mapping[str, str]) -> _Input:
     static: Any = MISSING
     static_template = None
     jsonpath = None
     if p.in_ == "environment":
-        static = os.environ.get(p.name, MISSING)
+        static = environ.get(p.name, MISSING)
     elif p.value is not None and p.in_ == "body" and p.value.startswith("$"):
         jsonpath = compile_jsonpath(p.value)
     elif p.value is not None and not p.value.startswith("$"):
@@ -443,7 +442,8 @@ def _endpoint(
     label = f"{op.method} {resource.path_template}"
     declared = m.effective_inputs(resource.input_parameters, op.input_parameters)
     body_count = sum(1 for p in declared if p.in_ == "body")
-    inputs = tuple(_compile_input(p, body_count == 1) for p in declared) if declared else None
+    environ = runtime.bindings.environ
+    inputs = tuple(_compile_input(p, body_count == 1, environ) for p in declared) if declared else None
     reads_body = inputs is None or body_count > 0
     invocation = runtime.invocation(op.name or label, op.invocable)
     return _Endpoint(label, invocation, runtime.redact, runtime.bind_scopes, path_names, inputs, reads_body)

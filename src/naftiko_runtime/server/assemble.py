@@ -1,0 +1,106 @@
+"""The composition root: a capability file becomes a :class:`Capability`, a :class:`~..engine.Runtime` and,
+for each adapter, the ASGI app that serves it.
+
+``naftiko serve`` and the tests build their apps here and nowhere else::
+
+    capability = load_capability(path, environ)          # load, then resolve binds
+    runtime = build_runtime(capability, timeouts)         # consumers compiled, pools not opened yet
+    app = build_app(adapter, runtime, host=h, port=p)     # the adapter's app + inbound auth + access log
+
+Nothing here opens a connection or binds a socket: the runtime's pools open in :meth:`Runtime.start` on
+the serving loop, and the sockets are bound by :mod:`.plan` once every app has been built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..binds import Bindings, resolve_binds
+from ..consumes.http import Timeouts
+from ..engine import Runtime
+from ..errors import BindingError, ConfigError, NaftikoError
+from ..exposes import app_builder
+from ..inbound import protect
+from ..observability import access
+from ..spec import model as m
+from ..spec.loader import load_file
+
+ServedAdapter = m.ExposesRest | m.ExposesMcp
+
+
+@dataclass(frozen=True)
+class Capability:
+    """A loaded capability file, its resolved binds and its upstream overrides (namespace → base URL)."""
+
+    file: str
+    document: m.NaftikoDocument
+    bindings: Bindings
+    upstreams: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def exposes(self) -> Sequence[m.Exposes]:
+        return self.document.capability.exposes if self.document.capability else ()
+
+
+def capability(
+    file: str,
+    document: m.NaftikoDocument,
+    environ: Mapping[str, str],
+    upstreams: Mapping[str, str] | None = None,
+) -> Capability:
+    """Resolve a loaded document's binds against ``environ``; keep the overrides of namespaces it consumes."""
+    try:
+        bindings = resolve_binds(document, environ)
+    except BindingError as exc:
+        raise BindingError(f"{file}: {exc}") from None
+    consumed = {c.namespace for c in document.capability.consumes} if document.capability else set()
+    return Capability(
+        file, document, bindings, {ns: url for ns, url in (upstreams or {}).items() if ns in consumed}
+    )
+
+
+def load_capability(
+    path: str | Path, environ: Mapping[str, str], upstreams: Mapping[str, str] | None = None
+) -> Capability:
+    """Load one capability file (a :class:`~..errors.SpecError` if it has errors) and resolve its binds."""
+    result = load_file(path)
+    return capability(result.file, result.require(), environ, upstreams)
+
+
+def build_runtime(capability: Capability, timeouts: Timeouts | None = None) -> Runtime:
+    return Runtime(
+        capability.document, capability.bindings, upstreams=capability.upstreams, timeouts=timeouts
+    )
+
+
+def build_app(
+    adapter: ServedAdapter,
+    runtime: Runtime,
+    *,
+    host: str,
+    port: int,
+    allow_hosts: Sequence[str] = (),
+) -> Any:
+    """The adapter's ASGI app, behind its inbound authentication and (when wanted) the access log.
+
+    ``allow_hosts`` are extra Host names MCP adapters accept besides loopback and their bound address.
+    """
+    builder = app_builder(adapter)
+    if builder is None:
+        raise ConfigError(f"{adapter.type} adapters are not served by this runtime")
+    extra: dict[str, Any] = {}
+    if isinstance(adapter, m.ExposesMcp) and allow_hosts:
+        patterns = [p for h in allow_hosts for p in (h, f"{h}:*")]
+        extra["allowed_hosts"] = patterns
+        extra["allowed_origins"] = [f"{s}://{p}" for p in patterns for s in ("http", "https")]
+    app = builder(adapter, runtime, host=host, port=port, **extra)
+    app = protect(app, adapter, runtime.bind_scopes)
+    if access.wanted():  # no access log and no observer: no per-request bookkeeping
+        app = access.AccessLog(app, adapter.namespace)
+    return app
+
+
+__all__ = ["Capability", "NaftikoError", "build_app", "build_runtime", "capability", "load_capability"]

@@ -1,0 +1,291 @@
+"""Start-up, step 1: find and load the files, resolve binds, plan one listener per adapter, build every
+adapter's app, and only then bind the sockets.
+
+Everything that can be wrong is found in that order, before anything listens: a load error, a bind that
+cannot resolve, an unknown ``--port``/``--upstream`` namespace, a feature this runtime does not run, an
+inbound authentication it cannot enforce, two adapters on one port, a port in use. Nothing here opens an
+upstream connection: the runtimes' pools open on the serving loop (:mod:`.run`).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import re
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..consumes.http import Timeouts
+from ..engine import Runtime
+from ..errors import ConfigError, NaftikoError, ServeError, SpecError, UsageError
+from ..spec import model as m
+from ..spec.findings import Finding
+from ..spec.loader import load_file
+from .assemble import Capability, ServedAdapter, build_app, build_runtime, capability
+
+log = logging.getLogger("naftiko")
+
+DEFAULT_HOST = "127.0.0.1"
+#: Where each kind of adapter answers, for the start-up lines.
+URL_PATHS = {"rest": "/", "mcp": "/mcp"}
+
+
+@dataclass
+class BoundAdapter:
+    """One adapter to serve: its app, and its listening socket (``None`` for stdio or before binding)."""
+
+    kind: str
+    namespace: str
+    host: str
+    port: int
+    url: str
+    adapter: ServedAdapter
+    capability: Capability
+    sock: socket.socket | None = field(default=None, repr=False)
+    app: Any = field(default=None, repr=False)
+
+    @property
+    def line(self) -> str:
+        return f"{self.kind:<6}{self.namespace}  {self.url}"
+
+    @property
+    def what(self) -> str:
+        return describe(self.adapter, self.capability.file)
+
+
+@dataclass
+class Plan:
+    """What :func:`prepare` found: capabilities, their runtimes, the bound adapters (or the one stdio one)."""
+
+    capabilities: list[Capability]
+    adapters: list[BoundAdapter]
+    runtimes: dict[str, Runtime] = field(default_factory=dict)
+    stdio: BoundAdapter | None = None
+
+    def runtime(self, bound: BoundAdapter) -> Runtime:
+        return self.runtimes[bound.capability.file]
+
+    def close(self) -> None:
+        for bound in self.adapters:
+            if bound.sock is not None:
+                bound.sock.close()
+                bound.sock = None
+
+
+_TOP_KEY = re.compile(r"^[\"']?(naftiko|capability)[\"']?[ \t]*:", re.MULTILINE)
+
+
+def _is_capability_file(path: Path) -> bool:
+    """A Naftiko document with a ``capability``; shared consumes files and other YAML are not served."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return True  # let the loader report it
+    return {match.group(1) for match in _TOP_KEY.finditer(text)} == {"naftiko", "capability"}
+
+
+def discover(paths: Sequence[str | Path]) -> list[Path]:
+    """The files to serve: each file as given, and the capability files of each folder."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = [
+                p
+                for p in sorted(path.iterdir())
+                if p.suffix in (".yaml", ".yml") and p.is_file() and _is_capability_file(p)
+            ]
+            if not found:
+                raise ServeError(f"{path}: no capability files (*.yaml or *.yml with a 'capability') here")
+            files.extend(found)
+        else:
+            files.append(path)
+    unique: dict[Path, Path] = {}
+    for file in files:
+        unique.setdefault(file.resolve(), file)
+    return list(unique.values())
+
+
+def describe(adapter: m.Exposes, file: str) -> str:
+    name = f"'{adapter.namespace}'" if adapter.namespace else f"on port {adapter.port}"
+    return f"{adapter.type} adapter {name} ({file})"
+
+
+def _servable(adapter: m.Exposes) -> bool:
+    from ..exposes import app_builder
+
+    try:
+        return app_builder(adapter) is not None
+    except ImportError as exc:
+        log.warning("%s adapters cannot be served by this build: %s", adapter.type, exc)
+        return False
+
+
+def prepare(
+    paths: Sequence[str | Path],
+    *,
+    environ: Mapping[str, str],
+    host: str | None = None,
+    ports: Mapping[str, int] | None = None,
+    upstreams: Mapping[str, str] | None = None,
+    strict: bool = False,
+    stdio: bool = False,
+    timeouts: Timeouts | None = None,
+    allow_hosts: Sequence[str] = (),
+    on_finding: Callable[[Finding], None] | None = None,
+    reuse_port: bool = False,
+) -> Plan:
+    """Load, resolve binds against ``environ``, plan, build the apps, bind. Raises a NaftikoError."""
+    report = on_finding or (lambda f: log.warning("%s", f.format()))
+    results = [load_file(f) for f in discover(paths)]
+    if strict:
+        results = [r.strict() for r in results]
+    if any(not r.ok for r in results):
+        raise SpecError([f for r in results for f in r.findings])
+    for result in results:
+        for finding in result.findings:
+            report(finding)
+
+    upstreams = dict(upstreams or {})
+    ports = dict(ports or {})
+    documents = [(r.file, r.document) for r in results if r.document is not None]
+    consumed = {c.namespace for _, d in documents if d.capability for c in d.capability.consumes}
+    exposed = {e.namespace or "" for _, d in documents if d.capability for e in d.capability.exposes}
+    _check_known("--upstream", upstreams, consumed, "no capability consumes namespace")
+    _check_known("--port", ports, exposed, "no capability exposes namespace")
+
+    capabilities: list[Capability] = []
+    for file, document in documents:
+        if document.capability is None:
+            log.warning("%s has no 'capability' to serve (a shared consumes file?)", file)
+            continue
+        capabilities.append(capability(file, document, environ, upstreams))
+    if not capabilities:
+        raise ServeError("no capability to serve")
+
+    plan = _plan(capabilities, host=host, ports=ports, stdio=stdio)
+    for cap in capabilities:
+        plan.runtimes[cap.file] = build_runtime(cap, timeouts)
+    if plan.stdio is not None:
+        return plan
+    if not plan.adapters:
+        raise ServeError("no adapter to serve")
+    _check_shared_ports(plan.adapters)
+    for bound in plan.adapters:  # every app is built before any socket is bound
+        try:
+            bound.app = build_app(
+                bound.adapter, plan.runtime(bound), host=bound.host, port=bound.port, allow_hosts=allow_hosts
+            )
+        except NaftikoError as exc:
+            raise ConfigError(f"{bound.what}: {exc}") from exc
+    _bind_all(plan.adapters, reuse_port=reuse_port)
+    return plan
+
+
+def _plan(capabilities: list[Capability], *, host: str | None, ports: Mapping[str, int], stdio: bool) -> Plan:
+    """Which adapters to serve, where; with ``stdio``, the one MCP adapter to serve on stdin/stdout."""
+    plan = Plan(capabilities, [])
+    stdio_adapters: list[BoundAdapter] = []
+    http_mcp: list[BoundAdapter] = []
+    for cap in capabilities:
+        for adapter in cap.exposes:
+            what = describe(adapter, cap.file)
+            if isinstance(adapter, m.ExposesOther):
+                log.warning("%s is not served: this runtime serves rest and mcp adapters", what)
+            elif isinstance(adapter, m.ExposesMcp) and adapter.transport == "stdio":
+                if stdio:
+                    stdio_adapters.append(
+                        BoundAdapter("mcp", adapter.namespace, "", 0, "stdio", adapter, cap)
+                    )
+                else:
+                    log.warning("%s uses the stdio transport: start with --stdio to serve it", what)
+            elif stdio:
+                if isinstance(adapter, m.ExposesMcp):
+                    http_mcp.append(BoundAdapter("mcp", adapter.namespace, "", 0, "stdio", adapter, cap))
+                else:
+                    log.warning("%s is not served with --stdio", what)
+            elif _servable(adapter):
+                port = ports.get(adapter.namespace, adapter.port or 0)
+                bind_host = adapter.address or host or DEFAULT_HOST
+                plan.adapters.append(
+                    BoundAdapter(adapter.type, adapter.namespace, bind_host, port, "", adapter, cap)
+                )
+    if stdio:
+        # the capability's stdio MCP adapter; failing that, its one MCP adapter, served on stdio instead
+        chosen = stdio_adapters or http_mcp
+        if len(capabilities) != 1 or len(chosen) != 1:
+            raise UsageError(
+                f"--stdio serves exactly one capability with one MCP adapter; found "
+                f"{len(capabilities)} capabilities and {len(chosen)} candidate MCP adapters"
+            )
+        if not stdio_adapters:
+            log.info("%s: serving it on stdin/stdout", chosen[0].what)
+        plan.stdio = chosen[0]
+    return plan
+
+
+def _check_known(option: str, given: Mapping[str, Any], known: set[str], message: str) -> None:
+    unknown = sorted(set(given) - known)
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none"
+        raise UsageError(f"{option}: {message} {', '.join(repr(u) for u in unknown)} (known: {listed})")
+
+
+def _check_shared_ports(adapters: Sequence[BoundAdapter]) -> None:
+    by_port: dict[int, list[BoundAdapter]] = {}
+    for bound in adapters:
+        if bound.port:
+            by_port.setdefault(bound.port, []).append(bound)
+    clashes = [
+        f"port {port} is wanted by " + " and ".join(b.what for b in group)
+        for port, group in sorted(by_port.items())
+        if len(group) > 1
+    ]
+    if clashes:
+        raise ServeError("; ".join(clashes) + " (give one of them another port with --port NAMESPACE=PORT)")
+
+
+def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    infos.sort(key=lambda info: info[0] != socket.AF_INET)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _bind_all(adapters: Sequence[BoundAdapter], *, reuse_port: bool = False) -> None:
+    """Bind every socket, so that a port in use stops start-up before anything serves."""
+    failures: list[str] = []
+    for bound in adapters:
+        try:
+            bound.sock = listen(bound.host, bound.port, reuse_port=reuse_port)
+        except OSError as exc:
+            reason = {errno.EADDRINUSE: "address already in use", errno.EACCES: "permission denied"}.get(
+                exc.errno or 0, exc.strerror or str(exc)
+            )
+            failures.append(f"{bound.what} cannot listen on {bound.host}:{bound.port}: {reason}")
+            continue
+        bound.port = bound.sock.getsockname()[1]
+        shown = f"[{bound.host}]" if ":" in bound.host else bound.host
+        bound.url = f"http://{shown}:{bound.port}{URL_PATHS.get(bound.kind, '/')}"
+    if failures:
+        for bound in adapters:
+            if bound.sock is not None:
+                bound.sock.close()
+                bound.sock = None
+        raise ServeError("; ".join(failures))
+
+
+__all__ = ["DEFAULT_HOST", "BoundAdapter", "Plan", "describe", "discover", "listen", "prepare"]

@@ -1,0 +1,219 @@
+"""Start-up, step 2: serve a prepared :class:`~.plan.Plan` until asked to stop.
+
+One uvicorn ``Server`` per bound socket, all on one event loop (uvloop, with httptools parsing HTTP, when
+they are installed; the stdlib loop and h11 otherwise). SIGINT/SIGTERM stop accepting, let in-flight
+requests finish (up to ``SHUTDOWN_GRACE_SECONDS``) and close the upstream pools; a second SIGINT cuts the
+grace period short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import signal
+import threading
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..consumes.http import Timeouts
+from ..errors import ServeError
+from ..spec import model as m
+from .plan import BoundAdapter, Plan, prepare
+
+if TYPE_CHECKING:
+    import uvicorn
+
+log = logging.getLogger("naftiko")
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+T = TypeVar("T")
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when it is installed (it comes with ``uvicorn[standard]``), else the stdlib's."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def http_protocol() -> str:
+    """httptools when it is installed (``uvicorn[standard]``), else h11."""
+    return "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on the loop of :func:`loop_factory`."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        return runner.run(main)
+
+
+@cache
+def _server_class() -> type[uvicorn.Server]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Signals are handled once for all the adapters of the process (see :func:`_signals`).
+
+        uvicorn's own capture would make each server replace the previous one's handler, then re-raise the
+        signal on exit, killing the process with a non-zero status.
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return Server
+
+
+def uvicorn_server(app: Any, **options: Any) -> uvicorn.Server:
+    """A uvicorn server for ``app``: no logging of its own (the access log is ours), a gentle shutdown."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        http=http_protocol(),
+        log_config=None,
+        access_log=False,
+        lifespan="auto",
+        server_header=False,
+        timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
+        **options,
+    )
+    return _server_class()(config)
+
+
+@contextlib.contextmanager
+def _signals(servers: Sequence[Any], stop: asyncio.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop``; a second SIGINT cuts the grace period short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stop.is_set():
+            if sig == signal.SIGINT:
+                for server in servers:
+                    server.force_exit = True
+            return
+        log.info(
+            "%s: finishing in-flight requests (up to %g s), then stopping", sig.name, SHUTDOWN_GRACE_SECONDS
+        )
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def announce(adapters: Sequence[BoundAdapter], workers: int = 1) -> None:
+    for bound in adapters:
+        log.info("%s", bound.line)
+    more = f" in {workers} worker processes" if workers > 1 else ""
+    log.info("ready: %d adapter%s%s (Ctrl+C to stop)", len(adapters), "" if len(adapters) == 1 else "s", more)
+
+
+async def run(
+    plan: Plan,
+    *,
+    ready: Callable[[list[BoundAdapter]], None] | None = None,
+    stop: asyncio.Event | None = None,
+    quiet: bool = False,
+) -> None:
+    """Serve a prepared plan until ``stop`` is set or a signal arrives."""
+    stop = stop or asyncio.Event()
+    try:
+        for runtime in plan.runtimes.values():
+            await runtime.start()
+        servers = [uvicorn_server(bound.app) for bound in plan.adapters]
+        with _signals(servers, stop):
+            tasks = [
+                asyncio.create_task(server.serve(sockets=[bound.sock] if bound.sock else None))
+                for server, bound in zip(servers, plan.adapters, strict=True)
+            ]
+            try:
+                while not all(server.started for server in servers):
+                    failed = next((t for t in tasks if t.done()), None)
+                    if failed is not None:
+                        failed.result()
+                        raise ServeError("an adapter stopped while starting")
+                    await asyncio.sleep(0.01)
+                if not quiet:
+                    announce(plan.adapters)
+                if ready is not None:
+                    ready(plan.adapters)
+                stopping = asyncio.create_task(stop.wait())
+                await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+            finally:
+                for server in servers:
+                    server.should_exit = True
+                results = await asyncio.gather(*tasks, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+        log.info("stopped")
+    finally:
+        for runtime in plan.runtimes.values():
+            await runtime.close()
+
+
+async def run_stdio(plan: Plan) -> None:
+    """Serve the one stdio MCP adapter: stdout carries the protocol, logs go to stderr."""
+    bound = plan.stdio
+    assert bound is not None and isinstance(bound.adapter, m.ExposesMcp)
+    from ..exposes.mcp import run_stdio as mcp_stdio
+
+    async with plan.runtime(bound) as runtime:
+        log.info("%s", bound.line)
+        await mcp_stdio(bound.adapter, runtime)
+
+
+async def serve(
+    paths: Sequence[str | Path],
+    *,
+    environ: Mapping[str, str],
+    host: str | None = None,
+    ports: Mapping[str, int] | None = None,
+    upstreams: Mapping[str, str] | None = None,
+    strict: bool = False,
+    timeouts: Timeouts | None = None,
+    ready: Callable[[list[BoundAdapter]], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve capability files in this process until ``stop`` is set (or SIGINT/SIGTERM in the main thread).
+
+    Binds resolve against ``environ`` only (pass ``os.environ`` to use the process's environment).
+    """
+    plan = prepare(
+        paths, environ=environ, host=host, ports=ports, upstreams=upstreams, strict=strict, timeouts=timeouts
+    )
+    try:
+        await run(plan, ready=ready, stop=stop)
+    finally:
+        plan.close()
+
+
+__all__ = [
+    "SHUTDOWN_GRACE_SECONDS",
+    "announce",
+    "http_protocol",
+    "loop_factory",
+    "run",
+    "run_async",
+    "run_stdio",
+    "serve",
+    "uvicorn_server",
+]
