@@ -4,6 +4,9 @@ Stateless Streamable HTTP with JSON responses at ``/mcp``, one tool ``get-canoni
 validates its arguments (MCP requires it), fetches the run with aiohttp (bearer token, shared session)
 and returns the upstream JSON both as text and as structured content.
 
+Served the way such a proxy is deployed: uvicorn on uvloop with httptools (``uvicorn[standard]``), as
+``naftiko serve`` runs.
+
 Usage: python floor_mcp.py PORT UPSTREAM_URL UPSTREAM_PATH   (UPSTREAM_PATH like /v2/runs/{runId})
 Reads the bearer token from INNGEST_SIGNING_KEY.
 """
@@ -73,4 +76,12 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 app = Starlette(routes=[Route("/mcp", StreamableHTTPASGIApp(manager))], lifespan=lifespan)
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=PORT, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=PORT,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )

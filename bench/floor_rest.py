@@ -4,6 +4,9 @@ Starlette + uvicorn + one shared aiohttp ClientSession, the same stack as ``naft
 what no runtime could skip: quote the path parameter, send the bearer token upstream, and return the
 upstream's JSON (bytes as received, with its status).
 
+Served the way such a proxy is deployed: uvicorn on uvloop with httptools (``uvicorn[standard]``), as
+``naftiko serve`` runs.
+
 Usage: python floor_rest.py PORT UPSTREAM_URL UPSTREAM_PATH   (UPSTREAM_PATH like /v2/runs/{runId})
 Reads the bearer token from INNGEST_SIGNING_KEY.
 """
@@ -45,4 +48,12 @@ async def get_run(request: Request) -> Response:
 app = Starlette(routes=[Route("/v1/workflows/runs/{runid}", get_run)], lifespan=lifespan)
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=PORT, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=PORT,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )

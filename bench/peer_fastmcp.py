@@ -2,10 +2,10 @@
 
 Same transport settings as the others: stateless Streamable HTTP with JSON responses at ``/mcp``. The
 bearer token goes upstream as a default header of FastMCP's HTTP client. Runs in the bench venv
-(fastmcp==4.1.2). ``--loop``/``--http`` pin uvicorn's event loop and HTTP parser to what the project's
-venv would pick, so the peer gets no faster plumbing than ``naftiko serve``.
+(fastmcp==4.1.2, uvicorn[standard]). ``--loop``/``--http`` pin uvicorn's event loop and HTTP parser to
+what the project's venv has (uvloop and httptools by default), so every server gets the same plumbing.
 
-Usage: python peer_fastmcp.py PORT UPSTREAM_URL [--loop asyncio] [--http h11]
+Usage: python peer_fastmcp.py PORT UPSTREAM_URL [--loop uvloop] [--http httptools]
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("port", type=int)
     parser.add_argument("upstream")
-    parser.add_argument("--loop", default="asyncio")
-    parser.add_argument("--http", default="h11")
+    parser.add_argument("--loop", default="uvloop")
+    parser.add_argument("--http", default="httptools")
     args = parser.parse_args()
     spec = json.loads((Path(__file__).parent / "upstream-openapi.json").read_text())
     client = httpx2.AsyncClient(
