@@ -869,3 +869,4 @@ def test_cli_serves_on_an_ephemeral_port() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        proc.stdout.close()  # type: ignore[union-attr]

@@ -130,7 +130,7 @@ class Served:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "naftiko_runtime", "serve", *args],
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
             env=env or environment(),
@@ -178,6 +178,9 @@ def served(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
         if process.proc.poll() is None:
             process.proc.kill()
             process.proc.wait(5)
+        process._reader.join(5)
+        assert process.proc.stderr is not None
+        process.proc.stderr.close()
 
 
 # --- serving -------------------------------------------------------------------------------------------
