@@ -373,6 +373,27 @@ def test_an_unsupported_feature_stops_start_up_before_any_socket_is_bound(tmp_pa
     assert "script steps are not supported" in done.stderr and "already in use" not in done.stderr
 
 
+def test_an_unsupported_payload_format_is_refused_at_load_with_its_position(tmp_path: Path) -> None:
+    path = write_capability(tmp_path)
+    text = path.read_text(encoding="utf-8").replace(
+        "        method: GET\n", "        method: GET\n        outputRawFormat: csv\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("        outputRawFormat: csv") + 1
+    done = naftiko(str(path), "--port", "echo-rest=0")
+    assert done.returncode == 1
+    assert f"{path}:{line}:" in done.stderr and "outputRawFormat 'csv' is not supported" in done.stderr
+    assert " ready: " not in done.stderr
+    checked = subprocess.run(
+        [sys.executable, "-m", "naftiko_runtime", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        check=False,
+    )
+    assert checked.returncode == 0 and "warning: outputRawFormat 'csv' is not supported" in checked.stdout
+
+
 def test_port_in_use_exits_1_naming_the_adapter_and_port(tmp_path: Path) -> None:
     path = write_capability(tmp_path)
     with socket.socket() as taken:

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from . import SPEC_VERSION, __version__
@@ -66,7 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def validate(files: Sequence[str], *, strict: bool = False, fmt: str = "text") -> int:
+    from .consumes import check_support
+
+    # what the runtime cannot run is a warning here (the document is valid); ``serve`` refuses it
     results = [load_file(f) for f in files]
+    results = [replace(r, findings=(*r.findings, *check_support(r, severity="warning"))) for r in results]
     if strict:
         results = [r.strict() for r in results]
     failed = any(r.errors() or r.document is None for r in results)

@@ -3,7 +3,7 @@ for each adapter, the ASGI app that serves it.
 
 ``naftiko serve`` and the tests build their apps here and nowhere else::
 
-    capability = load_capability(path, environ)          # load, then resolve binds
+    capability = load_capability(path, environ)          # load (and check support), then resolve binds
     runtime = build_runtime(capability, timeouts)         # consumers compiled, pools not opened yet
     app = build_app(adapter, runtime, host=h, port=p)     # the adapter's app + inbound auth + access log
 
@@ -14,19 +14,20 @@ the serving loop, and the sockets are bound by :mod:`.plan` once every app has b
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..binds import Bindings, resolve_binds
+from ..consumes import check_support
 from ..consumes.http import Timeouts
 from ..engine import Runtime
-from ..errors import BindingError, ConfigError, NaftikoError
+from ..errors import BindingError, ConfigError
 from ..exposes import app_builder
 from ..inbound import protect
 from ..observability import access
 from ..spec import model as m
-from ..spec.loader import load_file
+from ..spec.loader import LoadResult, load_file
 
 ServedAdapter = m.ExposesRest | m.ExposesMcp
 
@@ -62,11 +63,17 @@ def capability(
     )
 
 
+def load(path: str | Path) -> LoadResult:
+    """Load a file to serve: its findings include, as errors, what the consumers here do not support."""
+    result = load_file(path)
+    return replace(result, findings=(*result.findings, *check_support(result)))
+
+
 def load_capability(
     path: str | Path, environ: Mapping[str, str], upstreams: Mapping[str, str] | None = None
 ) -> Capability:
     """Load one capability file (a :class:`~..errors.SpecError` if it has errors) and resolve its binds."""
-    result = load_file(path)
+    result = load(path)
     return capability(result.file, result.require(), environ, upstreams)
 
 
@@ -103,4 +110,4 @@ def build_app(
     return app
 
 
-__all__ = ["Capability", "NaftikoError", "build_app", "build_runtime", "capability", "load_capability"]
+__all__ = ["Capability", "build_app", "build_runtime", "capability", "load", "load_capability"]

@@ -23,8 +23,7 @@ from ..engine import Runtime
 from ..errors import ConfigError, NaftikoError, ServeError, SpecError, UsageError
 from ..spec import model as m
 from ..spec.findings import Finding
-from ..spec.loader import load_file
-from .assemble import Capability, ServedAdapter, build_app, build_runtime, capability
+from .assemble import Capability, ServedAdapter, build_app, build_runtime, capability, load
 
 log = logging.getLogger("naftiko")
 
@@ -140,7 +139,7 @@ def prepare(
 ) -> Plan:
     """Load, resolve binds against ``environ``, plan, build the apps, bind. Raises a NaftikoError."""
     report = on_finding or (lambda f: log.warning("%s", f.format()))
-    results = [load_file(f) for f in discover(paths)]
+    results = [load(f) for f in discover(paths)]
     if strict:
         results = [r.strict() for r in results]
     if any(not r.ok for r in results):
