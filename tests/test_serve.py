@@ -327,9 +327,9 @@ def test_in_process_api(tmp_path: Path, echo: str) -> None:
 # --- refusing to start ---------------------------------------------------------------------------------
 
 
-SCRIPTED = """\
+MISSING_FOLDER = """\
 naftiko: 1.0.0-alpha2
-info: {label: Scripted, description: a feature this runtime does not run}
+info: {label: Resources, description: an MCP resource whose folder is not there}
 capability:
   consumes:
   - type: http
@@ -345,32 +345,51 @@ capability:
     - path: /any
       operations: [{method: GET, call: echo.get-any}]
   - type: mcp
-    namespace: scripted
+    namespace: docs
     port: MCP_PORT
     tools:
-    - name: scripted
-      description: A tool with a script step.
-      steps:
-      - {type: call, name: first, call: echo.get-any}
-      - {type: script, name: second, language: javascript, location: "file:///tmp", file: x.js}
+    - {name: any, description: Any., call: echo.get-any}
+    resources:
+    - {name: docs, label: Docs, uri: "docs://guide", description: The guide, location: "file:///./no-such-folder"}
 """
 
 
-def test_an_unsupported_feature_stops_start_up_before_any_socket_is_bound(tmp_path: Path) -> None:
+def test_apps_are_built_before_any_socket_is_bound(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        path = tmp_path / "scripted.yaml"
-        text = SCRIPTED.replace("PLAIN_PORT", str(port)).replace("MCP_PORT", str(free_port()))
+        path = tmp_path / "resources.yaml"
+        text = MISSING_FOLDER.replace("PLAIN_PORT", str(port)).replace("MCP_PORT", str(free_port()))
         path.write_text(text, encoding="utf-8")
-        # binding first would fail on the taken port; building first reports the script step
-        with pytest.raises(ConfigError, match="script steps are not supported") as caught:
+        # binding first would fail on the taken port; building first finds the missing folder
+        with pytest.raises(ConfigError, match="no-such-folder") as caught:
             prepare([path], environ={})
         assert not isinstance(caught.value, ServeError) and "already in use" not in str(caught.value)
+        assert str(caught.value).startswith(f"mcp adapter 'docs' ({path}): ")
         done = naftiko(str(path))
     assert done.returncode == 1
-    assert "script steps are not supported" in done.stderr and "already in use" not in done.stderr
+    assert "no-such-folder" in done.stderr and "already in use" not in done.stderr
+
+
+def test_an_unsupported_step_type_is_refused_at_load_with_its_position(tmp_path: Path) -> None:
+    path = tmp_path / "scripted.yaml"
+    text = MISSING_FOLDER.replace("PLAIN_PORT", str(free_port())).replace("MCP_PORT", str(free_port()))
+    text = text.split("    resources:\n    - {name: docs")[0].replace(
+        "    - {name: any, description: Any., call: echo.get-any}\n",
+        "    - name: any\n      description: Any.\n      steps:\n      - {type: call, name: first, call: echo.get-any}\n"
+        "      - {type: script, name: second, language: javascript, location: 'file:///tmp', file: x.js}\n",
+    )
+    path.write_text(text, encoding="utf-8")
+    line = (
+        text.splitlines().index(
+            "      - {type: script, name: second, language: javascript, location: 'file:///tmp', file: x.js}"
+        )
+        + 1
+    )
+    done = naftiko(str(path))
+    assert done.returncode == 1 and " ready: " not in done.stderr
+    assert f"{path}:{line}:" in done.stderr and "script" in done.stderr
 
 
 def test_an_unsupported_payload_format_is_refused_at_load_with_its_position(tmp_path: Path) -> None:

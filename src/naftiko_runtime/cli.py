@@ -68,10 +68,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def validate(files: Sequence[str], *, strict: bool = False, fmt: str = "text") -> int:
     from .consumes import check_support
+    from .engine import check_steps
 
     # what the runtime cannot run is a warning here (the document is valid); ``serve`` refuses it
     results = [load_file(f) for f in files]
-    results = [replace(r, findings=(*r.findings, *check_support(r, severity="warning"))) for r in results]
+    results = [
+        replace(
+            r,
+            findings=(
+                *r.findings,
+                *check_support(r, severity="warning"),
+                *check_steps(r, severity="warning"),
+            ),
+        )
+        for r in results
+    ]
     if strict:
         results = [r.strict() for r in results]
     failed = any(r.errors() or r.document is None for r in results)

@@ -21,7 +21,7 @@ from typing import Any
 from ..binds import Bindings, resolve_binds
 from ..consumes import check_support
 from ..consumes.http import Timeouts
-from ..engine import Runtime
+from ..engine import Runtime, check_steps
 from ..errors import BindingError, ConfigError
 from ..exposes import app_builder
 from ..inbound import protect
@@ -64,9 +64,10 @@ def capability(
 
 
 def load(path: str | Path) -> LoadResult:
-    """Load a file to serve: its findings include, as errors, what the consumers here do not support."""
+    """Load a file to serve: its findings include, as errors, what this runtime does not run (consumer
+    features and step types without a row in their tables)."""
     result = load_file(path)
-    return replace(result, findings=(*result.findings, *check_support(result)))
+    return replace(result, findings=(*result.findings, *check_support(result), *check_steps(result)))
 
 
 def load_capability(
