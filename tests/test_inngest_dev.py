@@ -461,6 +461,112 @@ def test_rerun_invoke_and_v2_send_event(client: httpx.Client) -> None:
     assert reserved.status_code == 400 and reserved.json()["errors"][0]["code"] == "invalid_field_format"
 
 
+def test_rerun_from_a_step_memoizes_the_steps_before_it(client: httpx.Client) -> None:
+    original = only_run(client, send(client, {"name": "shop/user.signup"})[0])
+    early = client.post(f"/v2/runs/{original}/rerun", json={"fromStep": {"stepId": "send"}})
+    assert early.status_code == 400  # the original run has not reached "send" yet
+    assert early.json()["errors"] == [
+        {"code": "invalid_request", "message": "Step not found in original run"}
+    ]
+    advance(client, 2500)  # load (1 s), send (1 s): completed
+    r = client.post(f"/v2/runs/{original}/rerun", json={"fromStep": {"stepId": "send"}})
+    assert r.status_code == 200, r.text
+    rerun_id = r.json()["data"]["runId"]
+    children = client.get(f"/v2/runs/{rerun_id}/trace").json()["data"]["rootSpan"]["children"]
+    assert [(c["stepId"], c["status"], c.get("durationMs")) for c in children] == [
+        ("load", "COMPLETED", None),  # memoized: zero duration, so omitted like protojson does
+        ("send", "RUNNING", None),
+    ]
+    advance(client, 1000)
+    done = v2_run(client, rerun_id, includeOutput="true")
+    assert (
+        done["status"] == "COMPLETED" and done["durationMs"] == "1000" and done["output"] == {"data": "sent"}
+    )
+    unknown = client.post("/v2/runs/01J0000000000000000000000Z/rerun", json={"fromStep": {"stepId": "x"}})
+    assert unknown.status_code == 404
+
+
+def _iso_now(c: httpx.Client) -> str:
+    now: str = c.get("/_stub/clock").json()["now"]
+    return now
+
+
+def test_bulk_cancellation_cancels_the_live_runs_in_its_window(client: httpx.Client) -> None:
+    first, second, other = (
+        only_run(client, e)
+        for e in send(
+            client,
+            [
+                {"name": "shop/order.created", "data": {"n": 1}},
+                {"name": "shop/order.created", "data": {"n": 2}},
+                {"name": "shop/user.signup"},
+            ],
+        )
+    )
+    advance(client, 10)
+    before = _iso_now(client)
+    advance(client, 10)
+    later = only_run(client, send(client, {"name": "shop/order.created", "data": {"n": 3}})[0])
+    body = {"app_id": "shop", "function_id": "order", "started_before": before, "if": "event.data.n >= 2"}
+    r = client.post("/v1/cancellations", json=body)
+    assert r.status_code == 200, r.text
+    created = r.json()["data"]
+    assert created["function_id"] == "shop-order" and created["started_before"] == before
+    assert created["if"] == "event.data.n >= 2" and created["started_after"] is None
+    statuses = {run: v2_run(client, run)["status"] for run in (first, second, other, later)}
+    assert statuses == {first: "RUNNING", second: "CANCELLED", other: "RUNNING", later: "RUNNING"}
+
+    whole = client.post(
+        "/v1/cancellations", json={"app_id": "shop", "function_id": "shop-order", "started_before": before}
+    )
+    assert whole.status_code == 200 and v2_run(client, first)["status"] == "CANCELLED"
+    listed = client.get("/v1/cancellations").json()["data"]
+    assert [c["id"] for c in listed] == sorted([created["id"], whole.json()["data"]["id"]])
+    deleted = client.delete(f"/v1/cancellations/{created['id']}")
+    assert deleted.status_code == 200 and deleted.json()["data"] == {"ok": True}
+    assert client.delete(f"/v1/cancellations/{created['id']}").json()["error"] == "Cancellation not found"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"function_id": "order", "started_before": "2020-01-01T00:00:00Z"}, 400, "app_id is required"),
+        ({"app_id": "shop", "function_id": "order"}, 400, "started_before is required"),
+        (
+            {"app_id": "shop", "function_id": "order", "started_before": "2999-01-01T00:00:00Z"},
+            400,
+            "started_before must be in the past",
+        ),
+        (
+            {
+                "app_id": "shop",
+                "function_id": "order",
+                "started_before": "2020-01-01T00:00:00Z",
+                "started_after": "2021-01-01T00:00:00Z",
+            },
+            400,
+            "started_after must be before started_before",
+        ),
+        (
+            {"app_id": "shop", "function_id": "order", "started_before": "yesterday"},
+            400,
+            "Invalid cancellation request",
+        ),
+        (
+            {"app_id": "shop", "function_id": "nope", "started_before": "2020-01-01T00:00:00Z"},
+            404,
+            "function not found",
+        ),
+    ],
+)
+def test_bulk_cancellation_errors(
+    client: httpx.Client, body: dict[str, Any], status: int, error: str
+) -> None:
+    r = client.post("/v1/cancellations", json=body)
+    assert r.status_code == status
+    assert r.json() == {"error": error, "data": None, "status": status}
+
+
 def test_list_runs_filters_and_pagination(client: httpx.Client) -> None:
     send(client, [{"name": "shop/user.signup"}, {"name": "shop/order.created"}, {"name": "shop/fail"}])
     advance(client, 2500)  # welcome completed, boom failed, order running

@@ -4,13 +4,16 @@ It serves only Inngest's real HTTP surface (see ``shared/reference/inngest-api.m
 
 * Event API — ``POST /e/{eventKey}`` (one event or an array), ``GET /health``;
 * REST v1 — ``GET /v1/events``, ``GET /v1/events/{id}``, ``GET /v1/events/{id}/runs``,
-  ``GET|DELETE /v1/runs/{id}``, ``GET /v1/runs/{id}/jobs``, ``GET /v1/apps/{appName}/functions``;
+  ``GET|DELETE /v1/runs/{id}``, ``GET /v1/runs/{id}/jobs``, ``GET /v1/apps/{appName}/functions``,
+  ``POST|GET /v1/cancellations`` (bulk cancellation of a function's runs in a time window, applied at once),
+  ``DELETE /v1/cancellations/{id}``;
 * REST v2 (at ``/v2`` and ``/api/v2``) — ``health``, ``runs`` (list, get, ``trace``, ``cancel``, ``rerun``),
   ``events`` (send, ``{id}/runs``), ``apps`` (list, get, ``functions``, ``functions/{fn}``,
   ``functions/{fn}/runs``, ``functions/{fn}/invoke``).
 
-Runs are simulated: every function has a script of steps with durations; a run's status is derived
-lazily from a clock (``time_scale`` × monotonic time + manual advances), so nothing runs in the background.
+Runs are simulated: every function has a script of steps with durations; a rerun from a step keeps the
+outputs of the steps before it (memoized, zero duration); a run's status is derived lazily from a clock
+(``time_scale`` × monotonic time + manual advances), so nothing runs in the background.
 
 Test control lives under ``/_stub/`` — **not** part of Inngest's API (disable with ``stub_routes: false``):
 

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import AuthResult, KeyRing, event_key_ok
-from .config import ConfigError, DevConfig, FaultSpec
+from .config import AppSpec, ConfigError, DevConfig, FaultSpec, FunctionSpec
 from .faults import FaultEngine, Journal, StubLayer
 from .ids import is_ulid
 from .state import (
@@ -47,6 +47,7 @@ from .wire import (
     function_uuid,
     iso,
     parse_iso,
+    v1_cancellation,
     v1_event,
     v1_function,
     v1_run,
@@ -283,6 +284,63 @@ class DevServer:
                 return JSONResponse([v1_function(app, fn, self.synced_ms) for fn in app.functions])
         return JSONResponse([])
 
+    async def v1_create_cancellation(self, request: Request) -> Response:
+        try:
+            payload = json.loads(await request.body() or b"null")
+        except ValueError:
+            payload = None
+        if not isinstance(payload, Mapping):
+            return self._v1_error(400, "Invalid cancellation request")
+        times: dict[str, int | None] = {}
+        for name in ("started_before", "started_after"):
+            raw = payload.get(name)
+            times[name] = parse_iso(raw) if isinstance(raw, str) else None
+            if raw is not None and times[name] is None:  # Go's time.Time only decodes RFC 3339 strings
+                return self._v1_error(400, "Invalid cancellation request")
+        condition = payload.get("if")
+        if condition is not None and not isinstance(condition, str):
+            return self._v1_error(400, "Invalid cancellation request")
+        app_id, fn_id = payload.get("app_id") or "", payload.get("function_id") or ""
+        before, after = times["started_before"], times["started_after"]
+        problems = []
+        if not app_id:
+            problems.append("app_id is required")
+        if not fn_id:
+            problems.append("function_id is required")
+        if before is None:
+            problems.append("started_before is required")
+        elif before > self.now():
+            problems.append("started_before must be in the past")
+        if after is not None and before is not None and after > before:
+            problems.append("started_after must be before started_before")
+        if problems:
+            return self._v1_error(400, "\n".join(problems))
+        assert before is not None
+        found = self._find_by_sdk_id(str(app_id), str(fn_id))
+        if found is None:
+            return self._v1_error(404, "function not found")
+        cancellation = self.store.cancel_window(*found, before, after, condition or None)
+        return self._v1_ok(v1_cancellation(cancellation))
+
+    def _find_by_sdk_id(self, app_id: str, fn_id: str) -> tuple[AppSpec, FunctionSpec] | None:
+        """A function by its SDK id, or by its slug ``<app>-<function>``."""
+        found = self.config.find_function(app_id, fn_id)
+        if found is None and fn_id.startswith(app_id + "-"):
+            found = self.config.find_function(app_id, fn_id[len(app_id) + 1 :])
+        return found
+
+    async def v1_list_cancellations(self, request: Request) -> Response:
+        items = sorted(self.store.cancellations.values(), key=lambda c: c.id)
+        return self._v1_ok([v1_cancellation(c) for c in items])
+
+    async def v1_delete_cancellation(self, request: Request) -> Response:
+        cancellation_id = request.path_params["cancellation_id"]
+        if not is_ulid(cancellation_id):
+            return self._v1_error(400, "Invalid cancellation ID")
+        if self.store.cancellations.pop(cancellation_id.upper(), None) is None:
+            return self._v1_error(404, "Cancellation not found")
+        return self._v1_ok({"ok": True})
+
     # -- v2: runs -----------------------------------------------------------------------------------------
 
     async def v2_health(self, request: Request) -> Response:
@@ -324,14 +382,19 @@ class DevServer:
         body = await _json_object(request)
         run = self.store.get_run(run_id)
         from_step = body.get("fromStep")
+        start = 0
         if from_step is not None:
             if not isinstance(from_step, Mapping) or not from_step.get("stepId"):
                 raise BadParam("Step ID is required", "missing_field")
-            if run is not None and from_step["stepId"] not in {s.id for s in run.function.steps}:
-                raise BadParam("Step not found in original run", "invalid_request")
+            if run is not None:
+                # only a step the original run reached can be rerun from (its predecessors are memoized)
+                reached = {sv.step.id: sv.index for sv in view(run, self.now()).steps}
+                if from_step["stepId"] not in reached:
+                    raise BadParam("Step not found in original run", "invalid_request")
+                start = reached[from_step["stepId"]]
         if run is None:
             return self._v2_error(404, "not_found", "Run not found")
-        new_run = self.store.rerun(run.id)
+        new_run = self.store.rerun(run.id, start)
         assert new_run is not None
         return self._v2_ok({"runId": new_run.id})
 
@@ -610,6 +673,9 @@ class DevServer:
             ("/v1/runs/{run_id}", self.v1_cancel_run, "DELETE"),
             ("/v1/runs/{run_id}/jobs", self.v1_run_jobs, "GET"),
             ("/v1/apps/{app_name}/functions", self.v1_app_functions, "GET"),
+            ("/v1/cancellations", self.v1_create_cancellation, "POST"),
+            ("/v1/cancellations", self.v1_list_cancellations, "GET"),
+            ("/v1/cancellations/{cancellation_id}", self.v1_delete_cancellation, "DELETE"),
         ]
         routes += [Route(path, self._v1(ep), methods=[method]) for path, ep, method in v1]
         v2: list[tuple[str, Endpoint, str]] = [

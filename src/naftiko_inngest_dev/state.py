@@ -77,6 +77,8 @@ class Run:
     start_ms: int
     seq: int
     original_run_id: str | None = None
+    #: A rerun from a step starts there; the steps before it keep their outputs (memoized, as in Inngest).
+    from_step: int = 0
     cancelled_ms: int | None = None
     #: (status, at_ms, output) set by ``POST /_stub/runs/{id}/complete|fail``.
     forced: tuple[str, int, Any] | None = None
@@ -122,6 +124,10 @@ def _natural(run: Run, t: int) -> RunView:
     cursor = run.start_ms
     last_output: Any = None
     for index, step in enumerate(fn.steps):
+        if index < run.from_step:
+            steps.append(StepView(step, index, COMPLETED, cursor, cursor, step.output))
+            last_output = step.output if step.output is not None else last_output
+            continue
         end = cursor + step.duration_ms
         if t < cursor:
             break
@@ -276,6 +282,20 @@ def _function_wants(fn: FunctionSpec, evt: StoredEvent) -> bool:
     return False
 
 
+@dataclass
+class Cancellation:
+    """A bulk cancellation (``POST /v1/cancellations``): runs of one function queued in a time window."""
+
+    id: str
+    app: AppSpec
+    function: FunctionSpec
+    created_ms: int
+    started_before: int
+    started_after: int | None
+    condition: str | None
+    cancelled_runs: tuple[str, ...] = ()
+
+
 class CancelOutcome(Enum):
     CANCELLED = "cancelled"
     NOT_FOUND = "not_found"
@@ -298,6 +318,7 @@ class Store:
         self._seq = 0
         self._dedup: dict[tuple[str, str, str], int] = {}
         self._idempotency: dict[tuple[str, str, str], tuple[str, int]] = {}
+        self.cancellations: dict[str, Cancellation] = {}
 
     def now(self) -> int:
         return self.clock.now_ms()
@@ -416,12 +437,50 @@ class Store:
         run.forced = (status, now, output)
         return view(run, now)
 
-    def rerun(self, run_id: str) -> Run | None:
+    def rerun(self, run_id: str, from_step: int = 0) -> Run | None:
+        """A new run of the same function and event; from a step, the steps before it are memoized."""
         now = self.now()
         run = self.get_run(run_id, now)
         if run is None:
             return None
-        return self._new_run(run.app, run.function, run.event, now, original=run.id)
+        new = self._new_run(run.app, run.function, run.event, now, original=run.id)
+        new.from_step = from_step
+        return new
+
+    def cancel_window(
+        self,
+        app: AppSpec,
+        fn: FunctionSpec,
+        started_before: int,
+        started_after: int | None,
+        condition: str | None,
+    ) -> Cancellation:
+        """Cancel every live run of ``fn`` queued in the window whose event satisfies ``condition``."""
+        now = self.now()
+        cancelled: list[str] = []
+        for run in sorted(self.visible_runs(now), key=lambda r: r.seq):
+            if run.app.id != app.id or run.function.id != fn.id:
+                continue
+            after = started_after if started_after is not None else run.queued_ms
+            if not after <= run.queued_ms <= started_before:
+                continue
+            if condition is not None and not condition_holds(condition, run.event):
+                continue
+            if view(run, now).status not in TERMINAL:
+                run.cancelled_ms = now
+                cancelled.append(run.id)
+        found = Cancellation(
+            id=self._ulids.new(now),
+            app=app,
+            function=fn,
+            created_ms=now,
+            started_before=started_before,
+            started_after=started_after,
+            condition=condition,
+            cancelled_runs=tuple(cancelled),
+        )
+        self.cancellations[found.id] = found
+        return found
 
     def invoke(
         self, app: AppSpec, fn: FunctionSpec, data: Mapping[str, Any], idempotency_key: str | None

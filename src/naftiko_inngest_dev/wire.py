@@ -13,7 +13,17 @@ from typing import Any
 
 from .config import AppSpec, FunctionSpec
 from .ids import stable_uuid
-from .state import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, RunView, StepView, StoredEvent
+from .state import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    Cancellation,
+    RunView,
+    StepView,
+    StoredEvent,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -110,6 +120,23 @@ def v1_run(rv: RunView, queued_status: str) -> dict[str, Any]:
     return body
 
 
+def v1_cancellation(c: Cancellation) -> dict[str, Any]:
+    """A ``cqrs.Cancellation`` as OSS writes it (``function_id`` is the SDK slug, ``if`` only when set)."""
+    body: dict[str, Any] = {
+        "created_at": iso(c.created_ms),
+        "name": None,
+        "id": c.id,
+        "environment_id": ENVIRONMENT_ID,
+        "function_internal_id": function_uuid(c.app, c.function),
+        "function_id": function_slug(c.app, c.function),
+        "started_after": iso(c.started_after) if c.started_after is not None else None,
+        "started_before": iso(c.started_before),
+    }
+    if c.condition is not None:
+        body["if"] = c.condition
+    return body
+
+
 def sdk_function_config(app: AppSpec, fn: FunctionSpec) -> dict[str, Any]:
     """What an SDK registers for a function (the raw ``config`` v1 reports)."""
     triggers: list[dict[str, Any]] = []
@@ -168,7 +195,7 @@ def v2_run(rv: RunView, *, include_output: bool, list_item: bool) -> dict[str, A
             "queuedAt": iso(run.queued_ms),
             "startedAt": iso(rv.started_ms) if rv.started_ms is not None else None,
             "endedAt": iso(rv.ended_ms) if rv.ended_ms is not None else None,
-            "durationMs": str(duration) if duration is not None else None,
+            "durationMs": str(duration) if duration else None,  # protojson omits a zero uint64
             "trigger": trigger,
         }
     )
@@ -190,7 +217,7 @@ def _step_span(rv: RunView, sv: StepView, include_output: bool) -> dict[str, Any
             "status": sv.status,
             "stepOp": sv.step.op,
             "stepId": sv.step.id,
-            "durationMs": str(duration) if duration is not None else None,
+            "durationMs": str(duration) if duration else None,  # protojson omits a zero uint64
             "queuedAt": iso(sv.started_ms),
             "startedAt": iso(sv.started_ms),
             "endedAt": iso(sv.ended_ms) if sv.ended_ms is not None else None,
@@ -210,7 +237,7 @@ def v2_trace(rv: RunView, *, include_output: bool) -> dict[str, Any]:
             "id": _span_id(run.id, 0),
             "name": run.function.name,
             "status": _SPAN_STATUS.get(rv.status, rv.status),
-            "durationMs": str(duration) if duration is not None else None,
+            "durationMs": str(duration) if duration else None,  # protojson omits a zero uint64
             "queuedAt": iso(run.queued_ms),
             "startedAt": iso(rv.started_ms) if rv.started_ms is not None else None,
             "endedAt": iso(rv.ended_ms) if rv.ended_ms is not None else None,
