@@ -31,6 +31,22 @@ def test_object_without_properties_returns_the_mapped_value_as_is() -> None:
     assert shape([P("object", mapping="$.specs")]) == {"year": 2001, "tonnage": 5.5}
 
 
+def test_empty_properties_declare_no_shape_and_pass_the_mapped_value_through() -> None:
+    # `properties: {}` is how a schema-valid file says "an object, shape not declared"
+    assert shape([P("object", mapping="$.specs", properties={})]) == {"year": 2001, "tonnage": 5.5}
+    nested = P(
+        "object",
+        properties={
+            "id": P("string", mapping="$.id"),
+            "specs": P("object", mapping="$.specs", properties={}),
+        },
+    )
+    assert shape([nested]) == {"id": "s1", "specs": {"year": 2001, "tonnage": 5.5}}
+    assert shape([P("object", properties={"gone": P("object", mapping="$.nope", properties={})})]) == {
+        "gone": None
+    }
+
+
 def test_nested_properties_and_arrays_with_items() -> None:
     params = [
         P(

@@ -4,8 +4,9 @@
 - ``value``: a static or templated value (over the call's inputs), coerced to the declared scalar type;
 - ``const``: that constant;
 - ``mapping``: a JSONPath into the payload; an ``object`` with ``properties`` builds an object from
-  them (relative to its own mapping when it has one), an ``object`` without properties returns the
-  mapped value as is, an ``array`` maps each element through ``items``;
+  them (relative to its own mapping when it has one), an ``object`` without properties (or with
+  ``properties: {}``, the schema-valid spelling) returns the mapped value as is, an ``array`` maps each
+  element through ``items``;
 - several top-level parameters: named ones build an object, otherwise the first that yields a value.
 """
 
@@ -94,7 +95,7 @@ def compile_shape(param: OutputParameter, where: str) -> Shape:
     if mapping is None and param.value is not None and param.value.startswith("$"):
         mapping = param.value
     properties = None
-    if param.properties is not None:
+    if param.properties:  # ``properties: {}`` declares no shape: the mapped value passes as is
         properties = tuple(
             (name, compile_shape(child, f"{where}.{name}")) for name, child in param.properties.items()
         )
