@@ -134,6 +134,11 @@ API = """\
       body:
         type: formUrlEncoded
         data: {a: "{{thingId}}", b: "x y&z"}
+    - name: rerun-from
+      method: POST
+      body:
+        type: json
+        data: {fromStep: {stepId: "{{step}}", input: "{{input}}"}, keep: {}, tags: []}
     - name: create-xml
       method: POST
       body:
@@ -197,6 +202,20 @@ def test_body_templates_with_their_media_types(echo: str) -> None:
         base64.b64decode(xml["body_b64"]) == b"<thing id='7'/>"
         and xml["headers"]["content-type"] == "application/xml"
     )
+
+
+def test_structured_body_leaves_out_members_whose_value_is_not_given(echo: str) -> None:
+    # a member that is exactly one {{name}} is optional, like a parameter; an object emptied that way goes too
+    js = call(capability(API), "create-json", {"thingId": 7}, echo).data
+    assert js["body"] == {"id": 7, "note": "id=7"}
+    partial = call(capability(API), "rerun-from", {"step": "ship", "input": None}, echo).data
+    assert partial["body"] == {"fromStep": {"stepId": "ship"}, "keep": {}, "tags": []}
+    bare = call(capability(API), "rerun-from", {}, echo).data
+    assert bare["body"] == {"keep": {}, "tags": []} and bare["headers"]["content-type"] == "application/json"
+    # a name inside other text is still required, and the error names it
+    with pytest.raises(TemplateError) as info:
+        call(capability(API), "create-json", {"meta": 1}, echo)
+    assert info.value.name == "thingId"
 
 
 def test_environment_parameter_feeds_templates(echo: str) -> None:

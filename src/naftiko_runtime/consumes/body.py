@@ -152,17 +152,43 @@ Render = Callable[[Scopes, str], Any]
 
 
 def compile_data(data: Any) -> Render:
-    """Structured data with templates in its strings; a string that is exactly ``{{x}}`` keeps x's type."""
+    """Structured data with templates in its strings; a string that is exactly ``{{x}}`` keeps x's type.
+
+    An object member that is exactly ``{{x}}`` is left out when the call has no value for ``x``, as an
+    optional parameter is, and so is an object member left empty that way: ``{fromStep: {stepId:
+    "{{step}}"}}`` renders ``{}`` without ``step``. Any other template with a missing name is an error.
+    """
     if isinstance(data, str) and "{{" in data:
         template = compile_template(data)
         return lambda scopes, what: template.value(scopes, what=what)
     if isinstance(data, Mapping):
-        items = [(key, compile_data(value)) for key, value in data.items()]
-        return lambda scopes, what: {key: render(scopes, what) for key, render in items}
+        items = [(key, _compile_member(value)) for key, value in data.items()]
+
+        def render_object(scopes: Scopes, what: str) -> dict[str, Any]:
+            rendered = ((key, render(scopes, what)) for key, render in items)
+            return {key: value for key, value in rendered if value is not MISSING}
+
+        return render_object
     if isinstance(data, list):
         renders = [compile_data(value) for value in data]
         return lambda scopes, what: [render(scopes, what) for render in renders]
     return lambda scopes, what: data
+
+
+def _compile_member(value: Any) -> Render:
+    """One object member of structured data: MISSING when it is left out (see :func:`compile_data`)."""
+    name = compile_template(value).single_name if isinstance(value, str) and "{{" in value else None
+    if name is not None:
+
+        def optional(scopes: Scopes, what: str) -> Any:
+            found = lookup(scopes, name)
+            return MISSING if found is None else found
+
+        return optional
+    render = compile_data(value)
+    if not (isinstance(value, Mapping) and value):
+        return render
+    return lambda scopes, what: render(scopes, what) or MISSING
 
 
 def _json_data(media: str) -> Callable[[Any], BodyBuilder]:
