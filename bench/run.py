@@ -110,7 +110,7 @@ def choose_scenario() -> Scenario:
         "inngest-api",
         "/v1/workflows/runs/{id}",
         "/v2/runs/{runId}?includeOutput=true",
-        "get-canonical-run",
+        "get-run",
     )
 
 

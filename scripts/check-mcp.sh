@@ -9,8 +9,7 @@
 #      ephemeral loopback port), in the project's virtualenv;
 #   3. runs the Inspector CLI: tools/list in both protocol eras (with --strict schema portability checks),
 #      a valid tools/call in both eras, and a schema-invalid tools/call that must come back as a tool error;
-#   4. runs `mcpcheck URL --legacy-probes --probe all --strict`: every check must pass, warnings included
-#      (for the workflow capability, warnings are shown but allowed: see below).
+#   4. runs `mcpcheck URL --legacy-probes --probe all --strict`: every check must pass, warnings included.
 #
 # Capabilities served:
 #   - mock: an inline, mock-only capability (always; needs no network);
@@ -180,8 +179,9 @@ check() {
       names="['greet']" ;;
     workflow)
       tool=list-apps args='{}' bad='{"cursor":5}'
-      names="['trigger-workflow','list-apps','discover-functions','list-event-runs','list-runs',"
-      names+="'get-canonical-run','get-run-trace','cancel-workflow']" ;;
+      names="['list-apps','get-app','list-functions','get-function','invoke-function','send-event',"
+      names+="'send-events','list-event-runs','list-runs','list-function-runs','get-run','get-run-trace',"
+      names+="'rerun-run','cancel-run','cancel-function-runs']" ;;
     seed)
       tool=get-canonical-run args='{"runId":"run-123"}' bad='{}'
       names="['trigger-workflow','discover-functions','get-canonical-run','get-run-trace','cancel-workflow']" ;;
@@ -218,13 +218,9 @@ check() {
     expect "$WORK/prompt.json" "r['messages'][0]['content']['text'] == 'Welcome, Ada.'" "$which: prompts/get text"
   fi
 
-  # --strict also fails best-practice warnings. The workflow capability passes its Inngest envelopes through
-  # without declaring their shape, so its tools publish no outputSchema (one is advertised only when the
-  # outputParameters describe it): that warning is expected there, every check must still pass.
-  local strict=--strict
-  [ "$which" = workflow ] && strict=
-  log "$which: mcpcheck $URL --legacy-probes --probe all $strict"
-  "$CACHE/venv/bin/mcpcheck" "$URL" --legacy-probes --probe all $strict --no-color >&2 \
+  # --strict also fails best-practice warnings (a tool without an outputSchema, say): none is allowed.
+  log "$which: mcpcheck $URL --legacy-probes --probe all --strict"
+  "$CACHE/venv/bin/mcpcheck" "$URL" --legacy-probes --probe all --strict --no-color >&2 \
     || die "$which: mcpcheck (exit $?)"
   stop_server
 }
