@@ -94,7 +94,7 @@ def test_alpha1_and_alpha3_are_read_as_alpha2(version: str) -> None:
 
 def test_missing_version_is_an_error() -> None:
     found = messages(MINIMAL.replace("naftiko: 1.0.0-alpha2\n", ""))
-    assert found and "unsupported naftiko version missing" in found[0]
+    assert found and "needs a root version key" in found[0]
 
 
 def test_call_naming_no_operation_is_an_error_at_the_call() -> None:

@@ -7,7 +7,7 @@ turns them into errors).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any
@@ -16,12 +16,16 @@ from ..errors import SpecError
 from . import model as m
 from .builder import Builder
 from .checks import check_document
+from .dialects import DIALECTS, SPEC_VERSION, detect
 from .findings import Finding, Path, Severity, has_errors, sort_findings
+from .paths import rewrite_paths
+from .sections import splice_section_imports
 from .yamlpos import Positions, YamlSyntaxError, load_yaml
 
-SPEC_VERSION = "1.0.0-alpha2"
+__all__ = ["COMPATIBLE_VERSIONS", "SPEC_VERSION", "LoadResult", "load_file", "load_text"]
+
 #: Versions whose documents mean the same as alpha2 (alpha3 differs from alpha2 only in this string).
-COMPATIBLE_VERSIONS = ("1.0.0-alpha1", "1.0.0-alpha2", "1.0.0-alpha3")
+COMPATIBLE_VERSIONS = DIALECTS["naftiko"].versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +69,11 @@ class _Reporter:
         self.positions = positions
         self.imported: dict[str, Positions] = {}
         self.findings: list[Finding] = []
+        #: maps a path of the tree the builder reads to the path of the document as written
+        self.to_source: Callable[[Path], Path] = tuple
 
     def add(self, severity: str, path: Path, message: str, *, at_key: bool = False) -> None:
+        path = self.to_source(path)
         line, col = self.positions.of(path, key=at_key)
         self.findings.append(Finding(severity, self.file, line, col, tuple(path), message))  # type: ignore[arg-type]
 
@@ -100,22 +107,30 @@ def load_text(text: str, file: str = "<capability>", *, base_dir: FsPath | None 
 
 def _interpret(data: Any, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocument | None:
     if not isinstance(data, dict):
-        report.add("error", (), "a Naftiko document must be a YAML mapping with a 'naftiko' version")
-        return None
-    version = data.get("naftiko")
-    if not isinstance(version, str) or version not in COMPATIBLE_VERSIONS:
-        shown = repr(version) if version is not None else "missing"
         report.add(
-            "error",
-            ("naftiko",) if "naftiko" in data else (),
-            f"unsupported naftiko version {shown}: this runtime reads {SPEC_VERSION} "
-            f"(and {', '.join(v for v in COMPATIBLE_VERSIONS if v != SPEC_VERSION)} documents, read as "
-            f"{SPEC_VERSION})",
+            "error", (), "a Naftiko document must be a YAML mapping with a 'naftiko' or 'ikanos' version"
         )
         return None
-    _schema_pass(data if version == SPEC_VERSION else {**data, "naftiko": SPEC_VERSION}, report)
+    dialect, where, problem = detect(data)
+    if dialect is None:
+        report.add("error", where, problem)
+        return None
+    for path, message, key in dialect.schema(data):
+        if key is not None:
+            report.add("warning", (*path, key), message, at_key=True)
+        else:
+            report.add("warning", path, message)
+    translation = None
+    if dialect.translate is not None:
+        translation = dialect.translate(data)
+        for severity, path, message, at_key in translation.issues:
+            report.add(severity, path, message, at_key=at_key)
+        report.to_source = translation.to_source
+        data = translation.data
+        if not splice_section_imports(data, base_dir, report.add):
+            return None
     builder = Builder(report.file)
-    document = builder.document(data)
+    document = builder.document(data, shared_sections=dialect.shared_sections)
     for path, message in builder.errors:
         report.add("error", path, message)
     if document is None or builder.errors:
@@ -123,17 +138,9 @@ def _interpret(data: Any, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocum
     document = _resolve_imports(document, report, base_dir)
     for severity, path, message, at_key in check_document(document):
         report.add(severity, path, message, at_key=at_key)
+    if translation is not None:
+        document = rewrite_paths(document, translation.to_source)
     return document
-
-
-def _schema_pass(data: Any, report: _Reporter) -> None:
-    from .schema import schema_issues
-
-    for issue in schema_issues(data):
-        if issue.key is not None:
-            report.add("warning", (*issue.path, issue.key), issue.message, at_key=True)
-        else:
-            report.add("warning", issue.path, issue.message)
 
 
 def _resolve_imports(document: m.NaftikoDocument, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocument:

@@ -21,7 +21,9 @@ from .reader import describe, str_or_none
 class Builder(ExposesReader):
     """Reads one document; ``errors`` collects ``(path, message)`` for everything it cannot interpret."""
 
-    def document(self, data: Any) -> m.NaftikoDocument | None:
+    def document(
+        self, data: Any, *, shared_sections: tuple[str, ...] = ("consumes",)
+    ) -> m.NaftikoDocument | None:
         if not isinstance(data, dict):
             self.error((), f"a Naftiko document must be a mapping, got {describe(data)}")
             return None
@@ -36,8 +38,9 @@ class Builder(ExposesReader):
         consumes = tuple(
             c for c in self.items(data, "consumes", (), self.consumes_entry) if isinstance(c, m.ConsumesHttp)
         )
-        if capability is None and "consumes" not in data:
-            self.error((), "a document needs 'capability' (or a root 'consumes' for a shared consumer file)")
+        if capability is None and not any(section in data for section in shared_sections):
+            shared = " or ".join(f"'{section}'" for section in shared_sections)
+            self.error((), f"a document needs 'capability' (or a root {shared} for a shared file)")
         return m.NaftikoDocument(
             naftiko=version, file=self.file, info=info, binds=binds, capability=capability, consumes=consumes
         )
