@@ -146,6 +146,37 @@ def test_path_placeholder_fed_by_with_or_case_insensitive_path_variable() -> Non
     assert load_text(by_case, "cap.yaml").ok
 
 
+AGGREGATE_TOOLS = """\
+naftiko: 1.0.0-alpha2
+info: {label: Demo, description: Tools that take their names from aggregate functions.}
+capability:
+  aggregates:
+  - label: Greetings
+    namespace: greetings
+    functions:
+    - name: hello
+      description: Say hello.
+      outputParameters: [{name: text, type: string, value: hello}]
+    - name: bye
+      description: Say goodbye.
+      outputParameters: [{name: text, type: string, value: bye}]
+  exposes:
+  - type: mcp
+    namespace: tools
+    port: 9090
+    tools:
+    - ref: greetings.hello
+    - ref: greetings.bye
+"""
+
+
+def test_tools_named_by_their_ref_are_distinct_and_a_repeated_one_is_an_error() -> None:
+    assert load_text(AGGREGATE_TOOLS, "cap.yaml").ok
+    found = messages(AGGREGATE_TOOLS + "    - ref: greetings.hello\n")
+    assert len(found) == 1
+    assert "$.capability.exposes[0].tools[2].ref  error: tool 'hello' is declared twice" in found[0]
+
+
 def test_ports_used_twice_are_errors() -> None:
     text = MINIMAL + textwrap.indent(
         "- type: mcp\n  namespace: tools\n  port: 8080\n  tools:\n  - name: t\n    description: d\n    call: api.get-item\n",

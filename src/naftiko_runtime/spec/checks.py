@@ -161,9 +161,17 @@ def _check_mcp(
 ) -> Iterator[Check]:
     names: set[str] = set()
     for tool in mcp.tools:
-        if tool.name in names:
-            yield ("error", (*tool.path, "name"), f"tool '{tool.name}' is declared twice", False)
-        names.add(tool.name)
+        ref = tool.invocable.ref
+        fn = doc.aggregate_function(ref) if ref and not tool.name else None
+        name = fn.name if fn is not None else tool.name  # a ref tool without a name takes its function's
+        if name in names:
+            yield (
+                "error",
+                (*tool.path, "name" if tool.name else "ref"),
+                f"tool '{name}' is declared twice",
+                False,
+            )
+        names.add(name)
         declared = {p.name for p in tool.input_parameters or ()}
         yield from _check_callable(
             doc, consumers, tool.invocable, declared=declared, derived=tool.input_parameters is None
