@@ -308,6 +308,11 @@ def test_rest_error_cases(workflow: dict[str, str]) -> None:
             unknown_fn.status_code == 404
             and unknown_fn.json()["errors"][0]["message"] == "Function not found"
         )
+        # what the function declares required is required over REST too: no run starts without its key
+        no_key = http.post("/v1/workflows/apps/shop/functions/welcome/invoke", json={"data": {}})
+        assert no_key.status_code == 400 and no_key.json()["parameter"] == "idempotencyKey"
+        no_id = http.post("/v1/workflows/events", json={"name": "shop/user.signup"})
+        assert no_id.status_code == 400 and no_id.json()["parameter"] == "id"
         bad_status = http.get("/v1/workflows/runs", params={"status": "SLEEPING"})
         assert (
             bad_status.status_code == 400 and bad_status.json()["errors"][0]["message"] == "Status is invalid"
@@ -331,7 +336,7 @@ def test_rest_error_cases(workflow: dict[str, str]) -> None:
         assert future.status_code == 400 and future.json()["error"] == "started_before must be in the past"
 
         no_name = http.post("/v1/workflows/events", json={"id": "x", "data": {}})
-        assert no_name.status_code == 400 and no_name.json()["error"] == "event name is empty"
+        assert no_name.status_code == 400 and no_name.json()["parameter"] == "name"
 
 
 def test_rest_bad_event_key(standin: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from naftiko_runtime.binds import Bindings, Secret
 from naftiko_runtime.engine import Runtime, apply_with, check_steps, compile_with
-from naftiko_runtime.errors import ConfigError, TemplateError, UnsupportedFeatureError
+from naftiko_runtime.errors import ConfigError, InvalidInputError, TemplateError, UnsupportedFeatureError
 from naftiko_runtime.spec.loader import load_text
 from naftiko_runtime.spec.model import Invocable
 
@@ -68,6 +68,47 @@ def test_mock_operation_answers_without_upstream() -> None:
 
     out = asyncio.run(go())
     assert (out.status, out.data) == (200, {"imo": "IMO-1", "name": "Northern Star"})
+
+
+FUNCTION = """\
+naftiko: 1.0.0-alpha2
+info: {label: f, description: f}
+capability:
+  aggregates:
+  - label: Ships
+    namespace: ships
+    functions:
+    - name: get-ship
+      description: d
+      inputParameters:
+      - {name: imo, type: string, description: d}
+      - {name: flag, type: string, description: d, required: false}
+      outputParameters:
+      - {name: imo, type: string, value: "{{imo}}"}
+  exposes:
+  - type: rest
+    namespace: ships-rest
+    port: 0
+    resources:
+    - path: /ships
+      operations:
+      - {method: GET, ref: ships.get-ship}
+"""
+
+
+def test_an_aggregate_function_checks_its_required_inputs_for_every_caller() -> None:
+    doc = load_text(FUNCTION, "f.yaml").require()
+    op = doc.capability.exposes[0].resources[0].operations[0]  # type: ignore[union-attr]
+
+    async def go(inputs: dict[str, Any]) -> Any:
+        async with Runtime(doc) as rt:
+            return await rt.invocation("GET /ships", op.invocable).run(inputs)
+
+    assert asyncio.run(go({"imo": "IMO-1"})).data == {"imo": "IMO-1"}
+    for inputs in ({}, {"imo": ""}, {"imo": None, "flag": "NO"}):
+        with pytest.raises(InvalidInputError) as info:
+            asyncio.run(go(inputs))
+        assert info.value.parameter == "imo" and str(info.value) == "ships.get-ship needs input 'imo'"
 
 
 STEPS = """\

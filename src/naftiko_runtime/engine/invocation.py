@@ -10,6 +10,7 @@ from typing import Any
 
 from ..binds import Redactor
 from ..consumes.http import BoundOperation, UpstreamResponse
+from ..errors import InvalidInputError
 from ..expressions import MISSING, JsonPath
 from ..shaping import OutputShaper, compile_outputs
 from .binding import WithEntry, apply_with
@@ -32,8 +33,13 @@ class Invocation:
     steps: tuple[Step, ...] = ()
     #: ``mappings``: (target name split on dots, the JSONPath over the step context)
     mappings: tuple[tuple[tuple[str, ...], JsonPath], ...] = ()
+    #: the inputs an aggregate function declares required, checked whichever adapter calls it
+    required: tuple[str, ...] = ()
 
     async def run(self, inputs: Mapping[str, Any]) -> Outcome:
+        for name in self.required:
+            if inputs.get(name) in (None, ""):
+                raise InvalidInputError(f"{self.name} needs input '{name}'", parameter=name)
         scopes = self.scopes
         args = apply_with(self.with_, inputs, scopes)
         if self.delegate is not None:

@@ -97,5 +97,7 @@ class Runtime:
             fn = self.document.aggregate_function(ref)
             if fn is None:
                 raise ConfigError(f"ref '{ref}' names no aggregate function")
-            self._functions[ref] = self.invocation(ref, fn.invocable)
+            inv = self.invocation(ref, fn.invocable)
+            inv.required = tuple(p.name for p in fn.input_parameters or () if p.required)
+            self._functions[ref] = inv
         return self._functions[ref]
