@@ -77,7 +77,7 @@ root, which = Path(sys.argv[1]), sys.argv[2]
 sys.path.insert(0, str(root))
 from naftiko_runtime.binds import resolve_binds
 from naftiko_runtime.engine import Runtime
-from naftiko_runtime.exposes.mcp import build_mcp_app
+from naftiko_runtime.exposes.mcp.transport import build_mcp_app
 from naftiko_runtime.spec import model as m
 from naftiko_runtime.spec.loader import load_file, load_text
 from tests.support import run_asgi, write_seed

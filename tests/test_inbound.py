@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from naftiko_runtime.inbound import InboundAuth, UnsupportedAuthentication
+from naftiko_runtime.errors import ConfigError
+from naftiko_runtime.exposes.inbound import InboundAuth, protect
 from naftiko_runtime.spec import model as m
 
 from .support import run_asgi
@@ -63,13 +64,9 @@ def test_apikey_in_query() -> None:
         assert httpx.get(url + "/x?api_key=other").status_code == 401
 
 
-def test_oauth2_and_empty_credentials_are_refused_at_start() -> None:
-    with pytest.raises(UnsupportedAuthentication, match="oauth2 inbound authentication is not supported"):
-        InboundAuth(
-            app(),
-            m.AuthOAuth2(authorization_server_uri="https://as", resource="https://r"),
-            SCOPES,
-            realm="x",
-        )
-    with pytest.raises(UnsupportedAuthentication, match="renders empty"):
+def test_unenforceable_and_empty_credentials_are_refused_at_start() -> None:
+    adapter = m.ExposesRest(namespace="x", port=1, authentication=m.AuthDigest(username="ann", password="pw"))
+    with pytest.raises(ConfigError, match="digest inbound authentication is not supported"):
+        protect(app(), adapter, SCOPES)
+    with pytest.raises(ConfigError, match="renders empty"):
         InboundAuth(app(), m.AuthBearer(token=""), SCOPES, realm="x")

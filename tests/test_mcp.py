@@ -24,7 +24,8 @@ from starlette.types import Receive, Scope, Send
 from naftiko_runtime import __version__
 from naftiko_runtime.consumes.http import Timeouts
 from naftiko_runtime.engine import Runtime
-from naftiko_runtime.exposes.mcp import build_mcp_app, build_server
+from naftiko_runtime.exposes.mcp.server import build_server
+from naftiko_runtime.exposes.mcp.transport import build_mcp_app
 from naftiko_runtime.server.assemble import build_runtime
 from naftiko_runtime.server.assemble import capability as assemble_capability
 from naftiko_runtime.spec import model as m

@@ -340,12 +340,12 @@ def test_upstream_4xx_passes_through_with_its_json_body(api: httpx.Client) -> No
 
 def test_upstream_4xx_without_json_is_a_problem_with_the_excerpt(api: httpx.Client) -> None:
     body = _problem(api.get("/gone"), 410)
-    assert body["upstream_status"] == 410 and "gone for good" in body["detail"]
+    assert body["upstreamStatus"] == 410 and "gone for good" in body["detail"]
 
 
 def test_upstream_5xx_is_a_502_problem(api: httpx.Client) -> None:
     body = _problem(api.get("/raw/x", params={"x-echo-status": "503"}), 502)
-    assert body["upstream_status"] == 503 and body["operation"] == "up.get-any"
+    assert body["upstreamStatus"] == 503 and body["operation"] == "up.get-any"
 
 
 def test_upstream_timeout_is_504(api: httpx.Client) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from naftiko_runtime.errors import ConfigError, ServeError
+from naftiko_runtime.errors import ConfigError, ServeError, SpecError
 from naftiko_runtime.server import BoundAdapter, prepare, serve
 
 from .support import ROOT, free_port, requires_shared, write_seed
@@ -354,22 +354,65 @@ capability:
 """
 
 
+EMPTY_TOKEN = """\
+naftiko: 1.0.0-alpha2
+info: {label: Guarded, description: an MCP adapter whose inbound token is bound to an empty value}
+binds:
+- namespace: env
+  keys: {MCP_TOKEN: MCP_TOKEN}
+capability:
+  consumes:
+  - type: http
+    namespace: echo
+    baseUri: http://127.0.0.1:9
+    resources:
+    - {name: any, path: /any, operations: [{name: get-any, method: GET}]}
+  exposes:
+  - type: rest
+    namespace: plain
+    port: PLAIN_PORT
+    resources:
+    - path: /any
+      operations: [{method: GET, call: echo.get-any}]
+  - type: mcp
+    namespace: docs
+    port: MCP_PORT
+    authentication: {type: bearer, token: "{{MCP_TOKEN}}"}
+    tools:
+    - {name: any, description: Any., call: echo.get-any}
+"""
+
+
 def test_apps_are_built_before_any_socket_is_bound(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        path = tmp_path / "resources.yaml"
-        text = MISSING_FOLDER.replace("PLAIN_PORT", str(port)).replace("MCP_PORT", str(free_port()))
+        path = tmp_path / "guarded.yaml"
+        text = EMPTY_TOKEN.replace("PLAIN_PORT", str(port)).replace("MCP_PORT", str(free_port()))
         path.write_text(text, encoding="utf-8")
-        # binding first would fail on the taken port; building first finds the missing folder
-        with pytest.raises(ConfigError, match="no-such-folder") as caught:
-            prepare([path], environ={})
+        # binding first would fail on the taken port; building first finds the token that renders empty
+        with pytest.raises(ConfigError, match="renders empty") as caught:
+            prepare([path], environ={"MCP_TOKEN": ""})
         assert not isinstance(caught.value, ServeError) and "already in use" not in str(caught.value)
         assert str(caught.value).startswith(f"mcp adapter 'docs' ({path}): ")
-        done = naftiko(str(path))
+        done = naftiko(str(path), env=environment(MCP_TOKEN=""))
     assert done.returncode == 1
-    assert "no-such-folder" in done.stderr and "already in use" not in done.stderr
+    assert "renders empty" in done.stderr and "already in use" not in done.stderr
+
+
+def test_a_missing_resource_folder_is_refused_at_load_with_its_position(tmp_path: Path) -> None:
+    path = tmp_path / "resources.yaml"
+    path.write_text(
+        MISSING_FOLDER.replace("PLAIN_PORT", str(free_port())).replace("MCP_PORT", str(free_port()))
+    )
+    with pytest.raises(SpecError) as caught:
+        prepare([path], environ={})
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "no-such-folder" in text)
+    assert [f.format().split("  ", 1)[0] for f in caught.value.findings if f.severity == "error"] == [
+        f"{path}:{line}:88"
+    ]
+    assert "MCP resource 'docs': file:///./no-such-folder does not exist" in str(caught.value)
 
 
 def test_an_unsupported_step_type_is_refused_at_load_with_its_position(tmp_path: Path) -> None:

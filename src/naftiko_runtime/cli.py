@@ -69,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def validate(files: Sequence[str], *, strict: bool = False, fmt: str = "text") -> int:
     from .consumes import check_support
     from .engine import check_steps
+    from .exposes import check_adapters
 
     # what the runtime cannot run is a warning here (the document is valid); ``serve`` refuses it
     results = [load_file(f) for f in files]
@@ -79,6 +80,7 @@ def validate(files: Sequence[str], *, strict: bool = False, fmt: str = "text") -
                 *r.findings,
                 *check_support(r, severity="warning"),
                 *check_steps(r, severity="warning"),
+                *check_adapters(r, severity="warning"),
             ),
         )
         for r in results

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..consumes.oauth2 import AuthorizationServer
+from ..problem import Problem, ProblemResponse
 from ..spec import model as m
 from .tokens import IntrospectionVerifier, JwksVerifier, TokenRejected, TokenVerifier, ValidationUnavailable
 
@@ -139,7 +140,7 @@ class ResourceServer:
         params.append(f"resource_metadata={_quoted(self.metadata_url)}")
         challenge = "Bearer " + ", ".join(params)
         title = "Forbidden" if status == 403 else "Unauthorized"
-        await _problem(send, status, title, detail, [(b"www-authenticate", challenge.encode())])
+        await _problem(send, status, title, detail, {"WWW-Authenticate": challenge})
 
 
 def _bearer(scope: Scope) -> tuple[str | None, list[tuple[bytes, bytes]]]:
@@ -157,14 +158,7 @@ def _bearer(scope: Scope) -> tuple[str | None, list[tuple[bytes, bytes]]]:
 
 
 async def _problem(
-    send: Send, status: int, title: str, detail: str, extra: Sequence[tuple[bytes, bytes]] = ()
+    send: Send, status: int, title: str, detail: str, headers: Mapping[str, str] | None = None
 ) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-        *extra,
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    sent = {"Cache-Control": "no-store", **(headers or {})}
+    await ProblemResponse(Problem(status, title, detail, headers=sent)).emit(send)

@@ -23,13 +23,14 @@ from ..consumes import check_support
 from ..consumes.http import Timeouts
 from ..engine import Runtime, check_steps
 from ..errors import BindingError, ConfigError
-from ..exposes import app_builder
-from ..inbound import protect
+from ..exposes import adapter_kind, check_adapters
+from ..exposes.inbound import protect
 from ..observability import access
 from ..spec import model as m
 from ..spec.loader import LoadResult, load_file
 
-ServedAdapter = m.ExposesRest | m.ExposesMcp
+#: an adapter of a type with a row in ``exposes.ADAPTERS``
+ServedAdapter = m.Exposes
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,11 @@ def capability(
 
 def load(path: str | Path) -> LoadResult:
     """Load a file to serve: its findings include, as errors, what this runtime does not run (consumer
-    features and step types without a row in their tables)."""
+    features and step types without a row in their tables, inbound authentication it cannot enforce),
+    and, as warnings, the adapters it does not serve."""
     result = load_file(path)
-    return replace(result, findings=(*result.findings, *check_support(result), *check_steps(result)))
+    extra = (*check_support(result), *check_steps(result), *check_adapters(result))
+    return replace(result, findings=(*result.findings, *extra))
 
 
 def load_capability(
@@ -96,18 +99,13 @@ def build_app(
 
     ``allow_hosts`` are extra Host names MCP adapters accept besides loopback and their bound address.
     """
-    builder = app_builder(adapter)
-    if builder is None:
+    kind = adapter_kind(adapter)
+    if kind is None:
         raise ConfigError(f"{adapter.type} adapters are not served by this runtime")
-    extra: dict[str, Any] = {}
-    if isinstance(adapter, m.ExposesMcp) and allow_hosts:
-        patterns = [p for h in allow_hosts for p in (h, f"{h}:*")]
-        extra["allowed_hosts"] = patterns
-        extra["allowed_origins"] = [f"{s}://{p}" for p in patterns for s in ("http", "https")]
-    app = builder(adapter, runtime, host=host, port=port, **extra)
+    app = kind.build(adapter, runtime, host=host, port=port, allow_hosts=allow_hosts)
     app = protect(app, adapter, runtime.bind_scopes)
     if access.wanted():  # no access log and no observer: no per-request bookkeeping
-        app = access.AccessLog(app, adapter.namespace)
+        app = access.AccessLog(app, adapter.namespace or adapter.type)
     return app
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from ..consumes.http import Timeouts
 from ..engine import Runtime
 from ..errors import ConfigError, NaftikoError, ServeError, SpecError, UsageError
+from ..exposes import ADAPTERS, adapter_kind
 from ..spec import model as m
 from ..spec.findings import Finding
 from .assemble import Capability, ServedAdapter, build_app, build_runtime, capability, load
@@ -29,7 +30,7 @@ log = logging.getLogger("naftiko")
 
 DEFAULT_HOST = "127.0.0.1"
 #: Where each kind of adapter answers, for the start-up lines.
-URL_PATHS = {"rest": "/", "mcp": "/mcp"}
+URL_PATHS = {kind: row.path for kind, row in ADAPTERS.items()}
 
 
 @dataclass
@@ -113,16 +114,6 @@ def describe(adapter: m.Exposes, file: str) -> str:
     return f"{adapter.type} adapter {name} ({file})"
 
 
-def _servable(adapter: m.Exposes) -> bool:
-    from ..exposes import app_builder
-
-    try:
-        return app_builder(adapter) is not None
-    except ImportError as exc:
-        log.warning("%s adapters cannot be served by this build: %s", adapter.type, exc)
-        return False
-
-
 def prepare(
     paths: Sequence[str | Path],
     *,
@@ -192,26 +183,24 @@ def _plan(capabilities: list[Capability], *, host: str | None, ports: Mapping[st
     for cap in capabilities:
         for adapter in cap.exposes:
             what = describe(adapter, cap.file)
-            if isinstance(adapter, m.ExposesOther):
-                log.warning("%s is not served: this runtime serves rest and mcp adapters", what)
-            elif isinstance(adapter, m.ExposesMcp) and adapter.transport == "stdio":
+            kind = adapter_kind(adapter)
+            if kind is None:
+                continue  # reported at load, where it is declared (check_adapters)
+            namespace = adapter.namespace or ""
+            if kind.wants_stdio(adapter):
                 if stdio:
-                    stdio_adapters.append(
-                        BoundAdapter("mcp", adapter.namespace, "", 0, "stdio", adapter, cap)
-                    )
+                    stdio_adapters.append(BoundAdapter(kind.type, namespace, "", 0, "stdio", adapter, cap))
                 else:
                     log.warning("%s uses the stdio transport: start with --stdio to serve it", what)
             elif stdio:
-                if isinstance(adapter, m.ExposesMcp):
-                    http_mcp.append(BoundAdapter("mcp", adapter.namespace, "", 0, "stdio", adapter, cap))
+                if kind.stdio is not None:
+                    http_mcp.append(BoundAdapter(kind.type, namespace, "", 0, "stdio", adapter, cap))
                 else:
                     log.warning("%s is not served with --stdio", what)
-            elif _servable(adapter):
-                port = ports.get(adapter.namespace, adapter.port or 0)
-                bind_host = adapter.address or host or DEFAULT_HOST
-                plan.adapters.append(
-                    BoundAdapter(adapter.type, adapter.namespace, bind_host, port, "", adapter, cap)
-                )
+            else:
+                port = ports.get(namespace, adapter.port or 0)
+                bind_host = getattr(adapter, "address", None) or host or DEFAULT_HOST
+                plan.adapters.append(BoundAdapter(kind.type, namespace, bind_host, port, "", adapter, cap))
     if stdio:
         # the capability's stdio MCP adapter; failing that, its one MCP adapter, served on stdio instead
         chosen = stdio_adapters or http_mcp

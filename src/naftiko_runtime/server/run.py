@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..consumes.http import Timeouts
 from ..errors import ServeError
-from ..spec import model as m
+from ..exposes import adapter_kind
 from .plan import BoundAdapter, Plan, prepare
 
 if TYPE_CHECKING:
@@ -173,12 +173,13 @@ async def run(
 async def run_stdio(plan: Plan) -> None:
     """Serve the one stdio MCP adapter: stdout carries the protocol, logs go to stderr."""
     bound = plan.stdio
-    assert bound is not None and isinstance(bound.adapter, m.ExposesMcp)
-    from ..exposes.mcp import run_stdio as mcp_stdio
+    assert bound is not None
+    kind = adapter_kind(bound.adapter)
+    assert kind is not None and kind.stdio is not None
 
     async with plan.runtime(bound) as runtime:
         log.info("%s", bound.line)
-        await mcp_stdio(bound.adapter, runtime)
+        await kind.stdio(bound.adapter, runtime)
 
 
 async def serve(

@@ -52,6 +52,10 @@ class LoadResult:
         line, col = positions.of(path) if positions is not None else (1, 1)
         return Finding(severity, file, line, col, tuple(path), message)
 
+    def with_findings(self, findings: Iterable[Finding]) -> LoadResult:
+        """This result with more findings (errors among them make it not ``ok``)."""
+        return replace(self, findings=tuple(sort_findings((*self.findings, *findings))))
+
     def strict(self) -> LoadResult:
         return replace(self, findings=tuple(f.escalated() for f in self.findings))
 

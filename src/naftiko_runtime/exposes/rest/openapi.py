@@ -10,28 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..expressions import compile_path
-from ..spec import model as m
+from ...expressions import compile_path
+from ...problem import PROBLEM_JSON, PROBLEM_SCHEMA
+from ...spec import model as m
 
 OPENAPI_VERSION = "3.1.0"
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _SCALARS = ("string", "number", "integer", "boolean")
-
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "An RFC 9457 problem document.",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "parameter": {"type": "string", "description": "the input at fault"},
-        "in": {"type": "string", "description": "where that input is read from"},
-        "operation": {"type": "string", "description": "the consumed operation that failed"},
-        "upstream_status": {"type": "integer", "description": "the status the upstream answered"},
-    },
-    "required": ["type", "title", "status"],
-}
 
 _PROBLEMS = {
     "400": "Invalid input: a parameter is missing, malformed, or the body is not JSON.",
@@ -166,7 +151,7 @@ def _operation(
         if status == "400" or calls_upstream:
             responses[status] = {
                 "description": description,
-                "content": {"application/problem+json": {"schema": _PROBLEM_REF}},
+                "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}},
             }
     if calls_upstream:
         responses["4XX"] = {"description": "The upstream's client error, passed through with its own body."}

@@ -1,0 +1,42 @@
+"""What this runtime cannot do with a valid MCP adapter, found at load: static resources and prompt files
+whose ``location`` is not there. Light on purpose: nothing here imports the MCP SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from ...spec import model as m
+from ...spec.checks import Check
+
+
+def location_path(location: str, base: Path) -> Path:
+    """``file:///./x`` (or ``/../x``) is relative to the capability's folder; ``file:///x`` is absolute."""
+    rest = location[len("file://") :]
+    if rest.startswith(("/./", "/../")):
+        return (base / rest[1:]).resolve()
+    return Path(rest).resolve()
+
+
+def capability_folder(document: m.NaftikoDocument) -> Path:
+    return Path(document.file).resolve().parent
+
+
+def check_mcp(adapter: m.ExposesMcp, document: m.NaftikoDocument) -> Iterator[Check]:
+    base = capability_folder(document)
+    for resource in adapter.resources:
+        if resource.location is not None and not location_path(resource.location, base).exists():
+            yield (
+                "error",
+                (*resource.path, "location"),
+                f"MCP resource '{resource.name}': {resource.location} does not exist",
+                False,
+            )
+    for prompt in adapter.prompts:
+        if prompt.location is not None and not location_path(prompt.location, base).is_file():
+            yield (
+                "error",
+                (*prompt.path, "location"),
+                f"MCP prompt '{prompt.name}': {prompt.location} is not a file",
+                False,
+            )

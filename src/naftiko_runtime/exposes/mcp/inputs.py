@@ -1,0 +1,163 @@
+"""The input schema of an MCP tool, derived once at build time from the capability's declarations.
+
+A tool's ``inputParameters`` give a closed schema. Without them, the schema is derived from where the
+arguments go: each ``with`` reference (``tools.<name>`` or ``<namespace>.<name>``) becomes a property
+typed and described by the consumed parameter it feeds, and the consumed operation's path placeholders
+and required parameters that ``with`` leaves unfed become properties of their own name (arguments flow
+to the consumed operation by name). Everything is read from the spec model: the consumed operations as
+declared, not as compiled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ...expressions import MISSING, compile_path, lookup
+from ...spec import model as m
+
+JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
+
+#: name -> (property schema, required)
+Props = dict[str, tuple[dict[str, Any], bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """What a derivation reads: the document (its consumed operations) and the binds (which fill some)."""
+
+    document: m.NaftikoDocument
+    bind_scopes: Sequence[Mapping[str, Any]] = ()
+
+
+def declared_input_schema(params: Sequence[m.McpToolInputParameter]) -> dict[str, Any]:
+    """The schema of explicitly declared inputs: closed (``additionalProperties: false``)."""
+    properties: dict[str, Any] = {}
+    for p in params:
+        prop: dict[str, Any] = {"type": p.type} if p.type in JSON_TYPES else {}
+        if p.description:
+            prop["description"] = p.description
+        if p.items is not None:
+            prop["items"] = plain(p.items)
+        if p.enum is not None:
+            prop["enum"] = plain(list(p.enum))
+        if p.default is not None:
+            prop["default"] = plain(p.default)
+        properties[p.name] = prop
+    return _object(properties, [p.name for p in params if p.required], closed=True)
+
+
+def derived_input_schema(
+    sources: Sources, invocable: m.Invocable, *, inner: Props | None = None
+) -> dict[str, Any]:
+    """The schema of a tool without ``inputParameters``: open, since any argument still flows by name.
+
+    ``inner`` is what the callee takes when it is not a consumed operation (an aggregate function).
+    """
+    with_, prefixes = invocable.with_, invocable.prefixes
+    if inner is not None:
+        props = _layer(with_, prefixes, inner, keep_optional=True)
+    elif invocable.steps:
+        steps = _steps_inputs(sources, invocable.steps, prefixes, set(with_))
+        props = _layer(with_, prefixes, steps, keep_optional=True)
+    elif invocable.call is not None:
+        props = _layer(with_, prefixes, _operation_inputs(sources, invocable.call), keep_optional=False)
+    else:
+        props = _layer(with_, prefixes, {}, keep_optional=True)
+    return _object(
+        {n: s for n, (s, _) in props.items()}, [n for n, (_, r) in props.items() if r], closed=False
+    )
+
+
+def schema_props(schema: Mapping[str, Any]) -> Props:
+    """An object schema back as :data:`Props` (to layer a tool's ``with`` over an aggregate function)."""
+    required = set(schema.get("required", ()))
+    return {name: (dict(s), name in required) for name, s in schema.get("properties", {}).items()}
+
+
+def _object(properties: dict[str, Any], required: Iterable[str], *, closed: bool) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    names = list(dict.fromkeys(required))
+    if names:
+        schema["required"] = names
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _layer(
+    with_: Mapping[str, m.WithValue], prefixes: Sequence[str], inner: Props, *, keep_optional: bool
+) -> Props:
+    """What a caller passes when ``with_`` sits in front of a callee that takes ``inner``."""
+    out: Props = {}
+    for key, value in with_.items():
+        ref = m.with_reference(value, prefixes)
+        if ref is None:
+            continue
+        schema, required = inner.get(key, ({}, False))
+        if ref in out:
+            schema, was_required = out[ref]
+            required = required or was_required
+        out[ref] = (schema, required)
+    for name, (schema, required) in inner.items():
+        if name not in with_ and name not in out and (required or keep_optional):
+            out[name] = (schema, required)
+    return out
+
+
+def _operation_inputs(sources: Sources, call: str) -> Props:
+    """Every consumed parameter an argument can fill (no fixed ``value``), and the path placeholders."""
+    namespace, _, name = call.partition(".")
+    consumer = sources.document.consumer(namespace)
+    found = consumer.find(name) if consumer is not None else None
+    if consumer is None or found is None:
+        return {}  # reported at load: the call names no consumed operation
+    resource, op = found
+    declared = m.effective_inputs(consumer.input_parameters, resource.input_parameters, op.input_parameters)
+    names = {p.name for p in declared}
+    placeholders = compile_path(resource.path_template.partition("?")[0]).names
+    props: Props = {}
+    for p in declared:
+        if p.value is not None or p.in_ == "environment":
+            continue
+        is_path = p.in_ == "path" or p.name in placeholders
+        prop: dict[str, Any] = {}
+        kind = p.type if p.type in JSON_TYPES else ("string" if is_path else None)
+        if kind is not None:
+            prop["type"] = kind
+        if p.description:
+            prop["description"] = p.description
+        props[p.name] = (prop, bool(p.required) or is_path)
+    for key in placeholders:
+        if key in props or key in names or "." in key:
+            continue
+        if lookup(sources.bind_scopes, key) is not MISSING:
+            continue  # a bind fills it
+        props[key] = ({"type": "string"}, True)
+    return props
+
+
+def _steps_inputs(
+    sources: Sources, steps: Sequence[m.OperationStep], prefixes: Sequence[str], provided: set[str]
+) -> Props:
+    props: Props = {}
+    produced = set(provided)
+    for step in steps:
+        if step.type == "call" and step.call:
+            inner = _operation_inputs(sources, step.call)
+            for name, (schema, required) in _layer(step.with_, prefixes, inner, keep_optional=False).items():
+                if name in produced:
+                    continue
+                if name in props:
+                    required = required or props[name][1]
+                    schema = props[name][0]
+                props[name] = (schema, required)
+        produced.add(step.name)
+    return props
+
+
+def plain(value: Any) -> Any:
+    """YAML-built mappings and tuples as plain JSON values."""
+    return json.loads(json.dumps(value, default=list))

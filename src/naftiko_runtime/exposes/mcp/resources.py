@@ -1,0 +1,139 @@
+"""MCP resources, compiled: static files and folders (``location``) or dynamic ones served by an
+invocation, at a fixed URI or a URI template."""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+import anyio
+import mcp_types as types
+
+from ...engine import Invocation, Outcome, Runtime
+from ...errors import ConfigError
+from ...spec import model as m
+from .checks import location_path
+from .tools import to_json
+
+#: a static resource's path segments: no leading dot, so no ``..`` and no hidden files
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+_URI_VAR = re.compile(r"\{([A-Za-z0-9_.-]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    spec: m.McpResource
+    listing: tuple[types.Resource, ...] = ()  # what resources/list shows (nothing for a template)
+    invocation: Invocation | None = None
+    pattern: re.Pattern[str] | None = None  # a templated URI
+    root: Path | None = None  # a static file or folder
+
+    @property
+    def mime_type(self) -> str:
+        return self.spec.mime_type or "application/json"
+
+    def file_for(self, uri: str) -> Path | None:
+        """The file a URI names inside this static resource, refusing anything that leaves its folder."""
+        root = self.root
+        assert root is not None
+        if uri == self.spec.uri:
+            return root if root.is_file() else None
+        prefix = self.spec.uri.rstrip("/") + "/"
+        if not uri.startswith(prefix) or not root.is_dir():
+            return None
+        return _inside(root, uri[len(prefix) :].split("/"))
+
+    def uri_values(self, uri: str) -> dict[str, str] | None:
+        """The template variables a URI gives this dynamic resource; None when it is not one of its URIs."""
+        if self.pattern is None:
+            return {} if uri == self.spec.uri else None
+        match = self.pattern.match(uri)
+        if match is None:
+            return None
+        names = _URI_VAR.findall(self.spec.uri)
+        return {name: unquote(match.group(f"v{i}")) for i, name in enumerate(names)}
+
+    def template(self) -> types.ResourceTemplate:
+        return types.ResourceTemplate(
+            uri_template=self.spec.uri,
+            name=self.spec.name,
+            title=self.spec.label,
+            description=self.spec.description,
+            mime_type=self.mime_type,
+        )
+
+    async def read_file(self, path: Path, uri: str) -> types.ReadResourceResult:
+        data = await anyio.to_thread.run_sync(path.read_bytes)
+        mime = self.spec.mime_type or mimetypes.guess_type(path.name)[0] or "text/plain"
+        contents: types.TextResourceContents | types.BlobResourceContents
+        try:
+            contents = types.TextResourceContents(uri=uri, mime_type=mime, text=data.decode("utf-8"))
+        except UnicodeDecodeError:
+            contents = types.BlobResourceContents(
+                uri=uri, mime_type=mime, blob=base64.b64encode(data).decode("ascii")
+            )
+        return types.ReadResourceResult(contents=[contents])
+
+    def contents(self, uri: str, outcome: Outcome) -> types.ReadResourceResult:
+        if outcome.raw is not None:
+            text = outcome.raw.decode("utf-8", "replace")
+            mime = self.spec.mime_type or outcome.content_type or "text/plain"
+        else:
+            text = "" if outcome.empty else to_json(outcome.data)
+            mime = self.mime_type
+        return types.ReadResourceResult(
+            contents=[types.TextResourceContents(uri=uri, mime_type=mime, text=text)]
+        )
+
+
+def _inside(root: Path, parts: list[str]) -> Path | None:
+    if not parts or not all(_SEGMENT.match(p) for p in parts):
+        return None
+    target = root.joinpath(*parts).resolve()
+    return target if target.is_relative_to(root) and target.is_file() else None
+
+
+def _static_listing(res: m.McpResource, root: Path) -> tuple[types.Resource, ...]:
+    def entry(uri: str, name: str, path: Path) -> types.Resource:
+        mime = res.mime_type or mimetypes.guess_type(path.name)[0] or "text/plain"
+        return types.Resource(
+            uri=uri, name=name, title=res.label, description=res.description, mime_type=mime
+        )
+
+    if root.is_file():
+        return (entry(res.uri, res.name, root),)
+    listing = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).parts
+        if _inside(root, list(rel)) is not None:
+            rel_path = "/".join(rel)
+            listing.append(entry(f"{res.uri.rstrip('/')}/{rel_path}", f"{res.name}/{rel_path}", path))
+    return tuple(listing)
+
+
+def compile_resource(adapter: m.ExposesMcp, runtime: Runtime, res: m.McpResource, base: Path) -> Resource:
+    if res.location is not None:
+        root = location_path(res.location, base)
+        if not root.exists():
+            raise ConfigError(f"MCP resource '{res.name}': location {res.location} does not exist ({root})")
+        return Resource(res, listing=_static_listing(res, root), root=root)
+    invocation = runtime.invocation(res.name, res.invocable)
+    if not _URI_VAR.search(res.uri):
+        listed = types.Resource(
+            uri=res.uri,
+            name=res.name,
+            title=res.label,
+            description=res.description,
+            mime_type=res.mime_type or "application/json",
+        )
+        return Resource(res, listing=(listed,), invocation=invocation)
+    pieces, pos = [], 0
+    for i, match in enumerate(_URI_VAR.finditer(res.uri)):
+        pieces += [re.escape(res.uri[pos : match.start()]), f"(?P<v{i}>[^/]+)"]
+        pos = match.end()
+    pieces.append(re.escape(res.uri[pos:]))
+    return Resource(res, invocation=invocation, pattern=re.compile("".join(pieces) + "$"))

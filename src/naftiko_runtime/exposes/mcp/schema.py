@@ -1,0 +1,180 @@
+"""What ``tools/list`` says about a tool, derived once at build time: its descriptor and hints, its
+output schema, and the validators of both schemas (input schemas: :mod:`.inputs`).
+
+Output schemas are advertised only where every successful result can honour them (the SDK client checks
+``structuredContent`` against ``outputSchema``): an object whose shape the ``outputParameters`` fix.
+Mapped leaf values are not typed, because the shaper passes them through as the upstream sent them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import mcp_types as types
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError, best_match
+
+from ...errors import ConfigError
+from ...expressions import compile_jsonpath, compile_template
+from ...shaping import mock_outputs
+from ...spec import model as m
+from .inputs import Sources, declared_input_schema, derived_input_schema, plain, schema_props
+
+# --- tools ----------------------------------------------------------------------------------------------
+
+
+def tool_descriptor(sources: Sources, tool: m.McpTool) -> types.Tool:
+    """What ``tools/list`` says about a tool. A ``ref`` tool inherits its aggregate function's name,
+    description, inputs (when it declares none) and hints derived from the function's semantics."""
+    own = tool.invocable
+    fn = sources.document.aggregate_function(own.ref) if own.ref else None
+    if own.ref and fn is None:
+        raise ConfigError(f"MCP tool ref '{own.ref}' names no aggregate function")
+    if tool.input_parameters is not None:
+        schema = declared_input_schema(tool.input_parameters)
+    elif fn is not None:
+        if fn.input_parameters is not None:
+            inner = declared_input_schema(fn.input_parameters)
+        else:
+            inner = derived_input_schema(sources, fn.invocable)
+        if own.with_:
+            inner = derived_input_schema(sources, own, inner=schema_props(inner))
+        schema = inner
+    else:
+        schema = derived_input_schema(sources, own)
+
+    out: dict[str, Any] | None = None
+    if own.output_parameters and not own.steps:
+        mock = own.call is None and own.ref is None and mock_outputs(own.output_parameters)
+        out = output_schema(own.output_parameters, mock=mock)
+    elif fn is not None and not fn.invocable.steps:
+        out = output_schema(fn.invocable.output_parameters, mock=fn.invocable.call is None)
+
+    return types.Tool(
+        name=tool.name or (fn.name if fn else ""),
+        title=tool.label,
+        description=tool.description or (fn.description if fn else None),
+        input_schema=schema,
+        output_schema=out,
+        annotations=_annotations(_semantic_hints(tool, fn) if fn else tool.hints),
+    )
+
+
+def _annotations(hints: m.McpToolHints | None) -> types.ToolAnnotations | None:
+    if hints is None:
+        return None
+    annotations = types.ToolAnnotations(
+        read_only_hint=hints.read_only,
+        destructive_hint=hints.destructive,
+        idempotent_hint=hints.idempotent,
+        open_world_hint=hints.open_world,
+    )
+    return annotations if annotations != types.ToolAnnotations() else None
+
+
+def _semantic_hints(tool: m.McpTool, fn: m.AggregateFunction) -> m.McpToolHints | None:
+    """An aggregate function's semantics as hints, overridden field by field by the tool's own."""
+    own = tool.hints or m.McpToolHints()
+    sem = fn.semantics or m.Semantics()
+    derived = m.McpToolHints(
+        read_only=sem.safe,
+        destructive=False if sem.safe else None,
+        idempotent=sem.idempotent,
+    )
+    merged = m.McpToolHints(
+        read_only=own.read_only if own.read_only is not None else derived.read_only,
+        destructive=own.destructive if own.destructive is not None else derived.destructive,
+        idempotent=own.idempotent if own.idempotent is not None else derived.idempotent,
+        open_world=own.open_world,
+    )
+    return merged if merged != m.McpToolHints() else None
+
+
+# --- outputs --------------------------------------------------------------------------------------------
+
+
+def output_schema(outputs: Sequence[m.OutputParameter], *, mock: bool) -> dict[str, Any] | None:
+    """The ``outputSchema`` of a call or mock tool, or None when its result is not surely an object."""
+    if not outputs:
+        return None
+    if all(p.name for p in outputs) and (mock or len(outputs) > 1):
+        return {"type": "object", "properties": {p.name: _property(p) for p in outputs if p.name}}
+    if len(outputs) != 1:
+        return None
+    top = outputs[0]
+    if top.type != "object" or top.has_const or not _definite(top):
+        return None
+    if top.value is not None and not top.value.startswith("$"):
+        return None
+    if top.properties is None:
+        return {"type": "object"}
+    return {"type": "object", "properties": {n: _property(c) for n, c in top.properties.items()}}
+
+
+def _definite(p: m.OutputParameter) -> bool:
+    mapping = (
+        p.mapping if p.mapping is not None else (p.value if p.value and p.value.startswith("$") else None)
+    )
+    return mapping is None or compile_jsonpath(mapping).definite
+
+
+def _property(p: m.OutputParameter) -> dict[str, Any]:
+    schema: dict[str, Any] = {}
+    if p.has_const:
+        schema["const"] = plain(p.const)
+    elif p.value is not None and not p.value.startswith("$"):
+        # a static value renders as text, coerced only when it parses as the declared scalar; a lone
+        # ``{{name}}`` keeps the input's own type, so only other strings are surely strings
+        if p.type == "string" and compile_template(p.value).single_name is None:
+            schema["type"] = "string"
+    elif p.type == "object" and p.properties is not None:
+        schema["type"] = ["object", "null"]
+        schema["properties"] = {n: _property(c) for n, c in p.properties.items()}
+    elif p.type == "array":
+        schema["type"] = "array"
+        if isinstance(p.items, m.OutputParameter):
+            schema["items"] = _property(p.items)
+        elif isinstance(p.items, tuple) and p.items:
+            schema["items"] = {
+                "type": ["object", "null"],
+                "properties": {c.name or f"field{i}": _property(c) for i, c in enumerate(p.items)},
+            }
+    if p.description:
+        schema["description"] = p.description
+    return schema
+
+
+# --- validation -----------------------------------------------------------------------------------------
+
+
+def compile_validator(schema: Mapping[str, Any], what: str) -> Draft202012Validator:
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise ConfigError(f"{what}: not a valid JSON Schema ({exc.message})") from None
+    return Draft202012Validator(schema)
+
+
+def schema_problem(validator: Draft202012Validator, instance: Any, noun: str = "argument") -> str | None:
+    """The most relevant violation of ``instance``, naming the ``noun`` and the rule; None when valid."""
+    errors = list(validator.iter_errors(instance))
+    if not errors:
+        return None
+    best = best_match(errors)
+    text = _clip(best.message, 200)
+    if best.absolute_path:
+        where = ""
+        for part in best.absolute_path:
+            where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+        text = f"{noun} '{where}': {text}"
+    if len(errors) > 1:
+        text += f" (and {len(errors) - 1} more)"
+    return text
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+__all__ = ["compile_validator", "output_schema", "schema_problem", "tool_descriptor"]

@@ -1,0 +1,132 @@
+"""MCP tools, compiled: descriptor, input and output validators, and the core invocation.
+
+A call validates its arguments, runs the :class:`~naftiko_runtime.engine.Invocation` and turns the
+:class:`~naftiko_runtime.engine.Outcome` or the :class:`~naftiko_runtime.errors.RequestError` into a
+``CallToolResult``; the error's fields are those every surface reports (:func:`error_fields`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import mcp_types as types
+from jsonschema import Draft202012Validator
+
+from ...engine import Invocation, Outcome, Runtime
+from ...errors import InvalidInputError, RequestError, TemplateError, UpstreamStatusError
+from ...problem import error_fields
+from ...spec import model as m
+from .inputs import Sources
+from .schema import compile_validator, schema_problem, tool_descriptor
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def text_content(text: str) -> list[types.ContentBlock]:
+    return [types.TextContent(text=text)]
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "null" if value is None else "a number"
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    descriptor: types.Tool
+    invocation: Invocation
+    redact: Callable[[str], str]
+    validator: Draft202012Validator
+    output_validator: Draft202012Validator | None
+    defaults: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.descriptor.name
+
+    async def call(self, arguments: Mapping[str, Any]) -> types.CallToolResult:
+        problem = schema_problem(self.validator, arguments)
+        if problem is not None:
+            return self._error(f"Invalid arguments for {self.name}: {problem}")
+        inputs = {**{k: v for k, v in self.defaults.items() if k not in arguments}, **arguments}
+        try:
+            outcome = await self.invocation.run(inputs)
+        except (InvalidInputError, TemplateError) as exc:
+            return self._error(f"Invalid arguments for {self.name}: {exc.detail}", exc)
+        except RequestError as exc:
+            return self._error(f"{self.name} failed: {exc.detail}", exc)
+        return self._result(outcome)
+
+    def _result(self, outcome: Outcome) -> types.CallToolResult:
+        structured: dict[str, Any] | None = None
+        if outcome.raw_json:
+            try:
+                outcome = Outcome(outcome.status, data=json.loads(outcome.raw or b""))
+            except ValueError:
+                return self._error(f"{self.name} failed: the upstream answered with invalid JSON")
+        if outcome.raw is not None:
+            text = outcome.raw.decode("utf-8", "replace")
+        elif outcome.empty:
+            structured = {"status": outcome.status}  # the upstream answered with no body: say so
+            text = to_json(structured)
+            if self.output_validator is not None and not self.output_validator.is_valid(structured):
+                structured = {}
+        else:
+            text = to_json(outcome.data)
+            structured = outcome.data if isinstance(outcome.data, dict) else None
+        scrubbed = self.redact(text)
+        if scrubbed != text:
+            # an upstream echoed a bound secret back: it leaves neither as text nor as structured content
+            text = scrubbed
+            if structured is not None:
+                structured = json.loads(scrubbed)
+        if self.output_validator is not None:
+            if structured is None:
+                kind = "a text body" if outcome.raw is not None else _json_kind(outcome.data)
+                return self._error(
+                    f"{self.name}: the result is {kind}, not the object its outputParameters declare: "
+                    f"{_clip(text)}"
+                )
+            problem = schema_problem(self.output_validator, structured, "output")
+            if problem is not None:
+                return self._error(f"{self.name}: the result does not fit its outputParameters: {problem}")
+        return types.CallToolResult(content=text_content(text), structured_content=structured)
+
+    def _error(self, text: str, exc: RequestError | None = None) -> types.CallToolResult:
+        structured = None
+        if exc is not None and self.descriptor.output_schema is None:
+            error = error_fields(exc)
+            if isinstance(exc, UpstreamStatusError) and exc.body is not None:
+                error["upstreamBody"] = exc.body
+            structured = {"error": error}
+        return types.CallToolResult(content=text_content(text), structured_content=structured, is_error=True)
+
+
+def compile_tool(adapter: m.ExposesMcp, runtime: Runtime, tool: m.McpTool) -> Tool:
+    sources = Sources(runtime.document, runtime.bind_scopes)
+    descriptor = tool_descriptor(sources, tool)
+    name = descriptor.name
+    invocation = runtime.invocation(name, tool.invocable)
+    schema, out = descriptor.input_schema, descriptor.output_schema
+    return Tool(
+        descriptor=descriptor,
+        invocation=invocation,
+        redact=runtime.redact,
+        validator=compile_validator(schema, f"MCP tool '{name}' input schema"),
+        output_validator=compile_validator(out, f"MCP tool '{name}' output schema") if out else None,
+        defaults={k: s["default"] for k, s in schema.get("properties", {}).items() if "default" in s},
+    )

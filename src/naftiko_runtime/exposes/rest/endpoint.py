@@ -1,0 +1,71 @@
+"""One exposed REST operation, compiled: its inputs, its :class:`~naftiko_runtime.engine.Invocation`,
+and the response it makes of the outcome or the failure."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from ...engine import Invocation, Runtime
+from ...errors import RequestError
+from ...expressions import MISSING
+from ...spec import model as m
+from .inputs import Call, Input, compile_input, declared_inputs, implicit_inputs, parse_json
+from .responses import Responder, TooLarge, error_response, outcome_response, problem, read_body, too_large
+
+log = logging.getLogger("naftiko.rest")
+
+
+@dataclass(slots=True)
+class Endpoint:
+    label: str
+    invocation: Invocation
+    redact: Callable[[str], str]
+    bind_scopes: Sequence[Mapping[str, Any]]
+    path_names: tuple[str, ...]
+    inputs: tuple[Input, ...] | None  # None: implicit inputs (path variables, query, body)
+    reads_body: bool
+
+    async def respond(self, request: Request, path_values: Sequence[str]) -> Responder:
+        try:
+            body = parse_json(await read_body(request)) if self.reads_body else MISSING
+            path = dict(zip(self.path_names, path_values, strict=True))
+            inputs = (
+                implicit_inputs(request, path, body)
+                if self.inputs is None
+                else declared_inputs(self.inputs, Call(request, path, body), self.bind_scopes)
+            )
+            outcome = await self.invocation.run(inputs)
+        except RequestError as exc:
+            return error_response(exc, self.redact)
+        except TooLarge:
+            return too_large()
+        except Exception:
+            log.exception("%s failed", self.label)
+            return problem(
+                500,
+                "Internal server error",
+                f"{self.label} failed unexpectedly; the server log has the details",
+            )
+        return outcome_response(outcome, self.redact)
+
+
+def compile_endpoint(
+    adapter: m.ExposesRest,
+    runtime: Runtime,
+    resource: m.ExposedResource,
+    op: m.ExposedOperation,
+    path_names: tuple[str, ...],
+) -> Endpoint:
+    label = f"{op.method} {resource.path_template}"
+    declared = m.effective_inputs(resource.input_parameters, op.input_parameters)
+    body_count = sum(1 for p in declared if p.in_ == "body")
+    environ = runtime.bindings.environ
+    inputs = tuple(compile_input(p, body_count == 1, environ) for p in declared) if declared else None
+    reads_body = inputs is None or body_count > 0
+    invocation = runtime.invocation(op.name or label, op.invocable)
+    return Endpoint(label, invocation, runtime.redact, runtime.bind_scopes, path_names, inputs, reads_body)

@@ -1,0 +1,111 @@
+"""What the REST adapter answers: JSON scrubbed of bound secrets, problems, and the request body it reads.
+
+Every body rendered here goes through the runtime's redactor, so not even an upstream that echoes our
+credentials can make a bound secret leave the process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ...binds import Redactor
+from ...engine import Outcome
+from ...errors import RequestError, UpstreamStatusError
+from ...problem import Problem, ProblemResponse
+
+#: Request bodies larger than this are refused with 413.
+MAX_BODY_BYTES = 1 << 20
+
+Redact = Callable[[str], str]
+#: anything the adapter answers with: a Starlette response or a problem
+Responder = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class JsonResponse(Response):
+    """Compact JSON, scrubbed of bound secrets: an upstream that echoes our credentials must not leak them."""
+
+    media_type = "application/json"
+
+    def __init__(
+        self,
+        content: Any,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        redact: Redact | None = None,
+    ) -> None:
+        self._redact = redact
+        super().__init__(content, status_code, headers)
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+        return (self._redact(text) if self._redact is not None else text).encode("utf-8")
+
+
+def problem(
+    status: int, title: str, detail: str, *, headers: Mapping[str, str] | None = None
+) -> ProblemResponse:
+    """A problem the adapter itself raises (404, 405, 413, 500): nothing in it comes from elsewhere."""
+    return ProblemResponse(Problem(status, title, detail, headers=headers or {}))
+
+
+def error_response(exc: RequestError, redact: Redact) -> Responder:
+    """The response for a failed call: an upstream 4xx with a JSON body passes through as is."""
+    if isinstance(exc, UpstreamStatusError) and 400 <= exc.upstream_status < 500 and exc.body is not None:
+        return JsonResponse(exc.body, status_code=exc.upstream_status, redact=redact)
+    return ProblemResponse(Problem.of(exc), redact)
+
+
+def too_large() -> ProblemResponse:
+    return problem(413, "Content too large", f"the request body exceeds {MAX_BODY_BYTES} bytes")
+
+
+def outcome_response(outcome: Outcome, redact: Redact) -> Response:
+    if outcome.empty:
+        return Response(status_code=outcome.status)
+    if outcome.raw is not None:
+        raw = outcome.raw
+        if isinstance(redact, Redactor):
+            raw = redact.bytes(raw)
+        else:
+            try:
+                raw = redact(raw.decode("utf-8")).encode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        return Response(
+            raw,
+            status_code=outcome.status,
+            headers={"content-type": outcome.content_type or "application/octet-stream"},
+        )
+    return JsonResponse(outcome.data, status_code=outcome.status, redact=redact)
+
+
+class TooLarge(Exception):
+    """The request body exceeds :data:`MAX_BODY_BYTES`."""
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused (:class:`TooLarge`) as soon as it is known to exceed ``limit``."""
+    length: bytes | None = None
+    for key, value in request.scope["headers"]:
+        if key == b"content-length":
+            length = value
+        elif key == b"transfer-encoding":
+            length = b"chunked"
+    if length is None or length == b"0":
+        return b""  # most GETs: no need to go through receive()
+    if length.isdigit() and int(length) > limit:
+        raise TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)

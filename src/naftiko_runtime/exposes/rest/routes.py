@@ -1,0 +1,136 @@
+"""Routing for one REST adapter, on the *raw* (still percent-encoded) path.
+
+The path is matched one segment at a time and each segment is decoded on its own, so ``a%2Fb`` or
+``..%2F..%2Fadmin`` is one path value, never two segments or a climb. Placeholder names are kept per
+operation (hyphens are fine), so two resources with the same shape share one route.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import cast
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from ...expressions import compile_path
+from .endpoint import Endpoint
+from .forward import Forward
+from .responses import Responder, problem
+
+Segments = tuple[str | re.Pattern[str], ...]
+
+
+@dataclass(slots=True)
+class Group:
+    """Every operation (and the forward) of one path shape."""
+
+    template: str
+    segments: Segments  # a literal (decoded) or a pattern capturing the variables
+    greedy: bool  # a forward resource's trailing {path}: the rest of the path, still encoded
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    forward: Forward | None = None
+
+    def match(self, decoded: Sequence[str], raw: Sequence[str]) -> list[str] | None:
+        n = len(self.segments)
+        if len(decoded) != n and not (self.greedy and len(decoded) > n):
+            return None
+        values: list[str] = []
+        for segment, text in zip(self.segments, decoded, strict=False):
+            if isinstance(segment, str):
+                if segment != text:
+                    return None
+            else:
+                found = segment.fullmatch(text)
+                if found is None:
+                    return None
+                values.extend(found.groups())
+        if self.greedy:
+            values.append("/".join(raw[n:]))
+        return values
+
+
+def split(path: str) -> list[str]:
+    path = path[1:] if path.startswith("/") else path
+    path = path[:-1] if path.endswith("/") else path
+    return path.split("/") if path else []
+
+
+def compile_route(template: str, greedy_tail: bool) -> tuple[Segments, tuple[str, ...], bool]:
+    """Segments, placeholder names in order, and whether a trailing ``{path}`` takes the rest of the path."""
+    segments: list[str | re.Pattern[str]] = []
+    names: list[str] = []
+    parts = split(template.split("?", 1)[0])
+    greedy = False
+    if greedy_tail and parts and compile_path(parts[-1]).parts == ("", "path", ""):
+        parts, greedy = parts[:-1], True
+    for part in parts:
+        compiled = compile_path(part)
+        if len(compiled.parts) == 1:
+            segments.append(part)
+            continue
+        regex = "".join(re.escape(text) if i % 2 == 0 else "(.+?)" for i, text in enumerate(compiled.parts))
+        segments.append(re.compile(regex, re.DOTALL))
+        names.extend(compiled.names)
+    if greedy:
+        names.append("path")
+    return tuple(segments), tuple(names), greedy
+
+
+class Routes:
+    """All resources of one adapter: literal paths by dict lookup, the others by segment count."""
+
+    def __init__(self, groups: Sequence[Group]) -> None:
+        self.static: dict[tuple[str, ...], list[Group]] = {}
+        self.dynamic: dict[int, list[Group]] = {}
+        self.greedy: list[Group] = []
+        for group in groups:
+            if group.greedy:
+                self.greedy.append(group)
+            elif all(isinstance(s, str) for s in group.segments):
+                self.static.setdefault(cast(tuple[str, ...], group.segments), []).append(group)
+            else:
+                self.dynamic.setdefault(len(group.segments), []).append(group)
+
+    def match(self, scope: Scope) -> tuple[Group, list[str]] | list[str] | None:
+        """The group and its path values; else the methods the path allows (405); else None (404)."""
+        raw_path = scope.get("raw_path")
+        raw = split(raw_path.decode("latin-1") if raw_path else scope["path"])
+        decoded = [unquote(s) for s in raw] if raw_path else raw
+        method = scope["method"]
+        allowed: list[str] = []
+        candidates = (*self.static.get(tuple(decoded), ()), *self.dynamic.get(len(decoded), ()), *self.greedy)
+        for group in candidates:
+            values = group.match(decoded, raw)
+            if values is None:
+                continue
+            if method in group.endpoints or group.forward is not None:
+                return group, values
+            allowed.extend(k for k in group.endpoints if k not in allowed)
+        return allowed or None
+
+    async def handle(
+        self, scope: Scope, receive: Receive, send: Send, matched: tuple[Group, list[str]] | list[str]
+    ) -> None:
+        request = Request(scope, receive)
+        response: Responder
+        if isinstance(matched, list):
+            allow = ", ".join(matched)
+            response = problem(
+                405,
+                "Method not allowed",
+                f"{scope['method']} is not allowed here (allowed: {allow})",
+                headers={"Allow": allow},
+            )
+        else:
+            group, values = matched
+            endpoint = group.endpoints.get(scope["method"])
+            if endpoint is not None:
+                response = await endpoint.respond(request, values[: len(endpoint.path_names)])
+            else:
+                assert group.forward is not None
+                response = await group.forward.respond(request, values[-1] if group.greedy else None)
+        await response(scope, receive, send)
