@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
 import pytest
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from naftiko_runtime import cli
+from naftiko_runtime.engine import Runtime
 from naftiko_runtime.errors import ConfigError
-from naftiko_runtime.exposes import ADAPTERS, adapter_kind, check_adapters
+from naftiko_runtime.exposes import ADAPTERS, AdapterKind, adapter_kind, check_adapters
 from naftiko_runtime.exposes.inbound import protect
+from naftiko_runtime.server.assemble import build_app
 from naftiko_runtime.server.assemble import load as load_for_serving
 from naftiko_runtime.spec import model as m
 from naftiko_runtime.spec.loader import LoadResult, load_file, load_text
+
+from .support import run_asgi
 
 HEAD = """\
 naftiko: 1.0.0-alpha2
@@ -214,3 +222,31 @@ def test_serve_and_validate_report_the_unserved_adapter_and_the_unenforceable_au
     out = capsys.readouterr().out.splitlines()
     assert [line.split("  ")[0] for line in out[:-1]] == [f"{path}:{auth_line}:28", f"{path}:{skill_line}:11"]
     assert out[-1] == f"{path}: valid (0 errors, 2 warnings)"
+
+
+def test_a_new_adapter_type_is_one_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in ``control`` adapter: its row alone makes it served (no other module changes)."""
+
+    def build_control(
+        adapter: m.ExposesOther, runtime: Runtime, *, host: str, port: int, allow_hosts: Sequence[str] = ()
+    ) -> ASGIApp:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                await PlainTextResponse(f"{adapter.namespace} up on {port}")(scope, receive, send)
+
+        return app
+
+    control = "  - type: control\n    namespace: ops\n    port: 9999\n"
+    unserved = "control adapter 'ops' is not served by this runtime (it serves mcp, rest)"
+    assert [f.message for f in check_adapters(load(REST + control))] == [unserved]
+    row = AdapterKind("control", m.ExposesOther, build_control, path="/")
+    monkeypatch.setitem(ADAPTERS, "control", row)  # type: ignore[index]  # the registry is read-only by type
+    result = load(REST + control)
+    assert check_adapters(result) == []
+    doc = result.document
+    assert doc is not None and doc.capability is not None
+    adapter = doc.capability.exposes[1]
+    assert adapter_kind(adapter) is row
+    runtime = Runtime(doc)
+    with run_asgi(build_app(adapter, runtime, host="127.0.0.1", port=9999)) as url:
+        assert httpx.get(url + "/health").text == "ops up on 9999"

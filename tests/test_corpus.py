@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from naftiko_runtime.errors import BindingError, UnsupportedFeatureError
+from naftiko_runtime.exposes import adapter_kind
 from naftiko_runtime.server.assemble import build_app, build_runtime, capability
-from naftiko_runtime.spec import model as m
 from naftiko_runtime.spec.loader import load_file
 
 from .support import CONFORMANCE, requires_shared
@@ -82,9 +82,8 @@ def test_alpha2_capabilities_build_their_servers(path: Path) -> None:
     def build() -> list[str]:
         built = []
         for adapter in cap.exposes:
-            if not isinstance(adapter, m.ExposesRest | m.ExposesMcp):
-                continue
-            if isinstance(adapter, m.ExposesMcp) and adapter.transport == "stdio":
+            kind = adapter_kind(adapter)
+            if kind is None or kind.wants_stdio(adapter):
                 continue
             build_app(adapter, runtime, host="127.0.0.1", port=1)
             built.append(adapter.type)
