@@ -1,9 +1,11 @@
 """The access-log middleware: one ``naftiko.access`` line per HTTP request, and the observer's request events.
 
-The line has the adapter, method, raw path (never the query string), status, the last upstream status and
-the duration. The middleware opens the request's context (:mod:`.context`) so the consumers can note the
-upstream status in it. It is only worth installing when the access log is enabled or an observer is
-installed (:func:`wanted`); otherwise an adapter's app is served bare.
+The line names the adapter, the operation or tool that served the request (a route template or a tool
+name), the method, the raw path (never the query string), the status, the last upstream call (its
+``namespace.operation``, status and duration), the request's duration and its trace id when traced. The
+middleware opens the request's context (:mod:`.context`) where the exposers and consumers note those. It
+is only worth installing when the access log is enabled or an observer is installed (:func:`wanted`);
+otherwise an adapter's app is served bare.
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ def wanted() -> bool:
     return access_log.isEnabledFor(logging.INFO) or hooks.observer is not None
 
 
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    text = str(value)
+    return f'"{text}"' if " " in text or '"' in text else text
+
+
 class AccessLog:
     """ASGI middleware around one adapter's app; ``adapter`` names it in the lines and events."""
 
@@ -34,10 +43,10 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         raw = scope.get("raw_path")
-        path = raw.decode("latin-1") if raw else scope.get("path", "")
+        path = (raw.decode("latin-1") if raw else scope.get("path", "")).partition("?")[0]
         method = scope.get("method", "")
         context, token = open_request(self.adapter)
-        event = hooks.request_started(self.adapter, method, path)
+        event = hooks.request_started(self.adapter, method, path, scope.get("headers", ()))
         status = 500
         error: BaseException | None = None
         started = time.perf_counter()
@@ -56,17 +65,23 @@ class AccessLog:
         finally:
             close_request(token)
             if event is not None:
-                hooks.request_ended(event, status, error)
+                hooks.request_ended(event, status, error, context.operation)
             if access_log.isEnabledFor(logging.INFO):
-                upstream = context.upstream_status
+                upstream_ms = context.upstream_duration
+                fields = {
+                    "adapter": self.adapter,
+                    "operation": context.operation,
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "upstream": context.upstream,
+                    "upstream_status": context.upstream_status,
+                    "upstream_ms": None if upstream_ms is None else round(upstream_ms * 1000, 1),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "trace_id": context.trace_id,
+                }
                 access_log.info(
-                    "adapter=%s method=%s path=%s status=%d upstream_status=%s duration_ms=%.1f",
-                    self.adapter,
-                    method,
-                    path,
-                    status,
-                    "-" if upstream is None else upstream,
-                    (time.perf_counter() - started) * 1000,
+                    " ".join(f"{k}={_text(v)}" for k, v in fields.items()), extra={"fields": fields}
                 )
 
 

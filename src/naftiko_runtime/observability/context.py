@@ -1,9 +1,9 @@
 """The context of the request being served, visible to everything that runs on its behalf.
 
 The exposing side (the access-log middleware) opens a :class:`RequestContext` when a request arrives; the
-consumers note what happened upstream in it, even from tasks the MCP SDK spawned, because a ``ContextVar``
-is copied into every task created while it is set. Outside a request (tests, stdio) nothing is open and
-the notes cost one lookup.
+exposers name the operation or tool that serves it, the consumers note what happened upstream in it, even
+from tasks the MCP SDK spawned, because a ``ContextVar`` is copied into every task created while it is
+set. Outside a request (tests, stdio) nothing is open and the notes cost one lookup.
 """
 
 from __future__ import annotations
@@ -14,10 +14,16 @@ from dataclasses import dataclass
 
 @dataclass(slots=True)
 class RequestContext:
-    """What is known about one inbound request: the adapter serving it and its last upstream status."""
+    """What is known about one inbound request: the adapter serving it, the operation or tool that ran
+    (a route template or a tool name, never a raw path), its last upstream call and its trace id."""
 
     adapter: str
+    operation: str | None = None
     upstream_status: int | None = None
+    #: ``namespace.operation`` of the last upstream call
+    upstream: str | None = None
+    upstream_duration: float | None = None
+    trace_id: str | None = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("naftiko_request", default=None)
@@ -44,4 +50,19 @@ def note_upstream_status(status: int) -> None:
         context.upstream_status = status
 
 
-__all__ = ["RequestContext", "close_request", "current_request", "note_upstream_status", "open_request"]
+def note_operation(name: str) -> None:
+    """Name the operation or tool serving the request (the first one named wins: a tool that delegates
+    to an aggregate function is still that tool)."""
+    context = _current.get()
+    if context is not None and context.operation is None:
+        context.operation = name
+
+
+__all__ = [
+    "RequestContext",
+    "close_request",
+    "current_request",
+    "note_operation",
+    "note_upstream_status",
+    "open_request",
+]

@@ -1,43 +1,73 @@
-"""One observer hook for metrics and tracing: requests in, upstream calls out.
+"""One observer hook for metrics, tracing and logs: requests in, tool calls, upstream calls out.
 
 Nobody observes by default, and then reporting costs one module attribute read per call. To observe,
 subclass :class:`Observer`, override what you need and :func:`install` it once at start-up (before the
-servers start; it is process-wide). Each ``*_start`` gets an event whose ``state`` slot the observer may
-fill (a span, a timer) and finds again in the matching ``*_end``, which has the outcome filled in.
-Observers must not raise: an exception from one propagates into the request.
+servers start; it is process-wide; :class:`Observers` fans out to several). Each ``*_start`` gets an event
+whose ``state`` slot the observer may fill (a span, a timer) and finds again in the matching ``*_end``,
+which has the outcome filled in. Observers must not raise: an exception from one propagates into the
+request.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
+from .context import current_request
+
+#: ASGI request headers: (lower-case name, value) byte pairs
+RawHeaders = Sequence[tuple[bytes, bytes]]
+
 
 @dataclass(slots=True)
 class RequestEvent:
-    """An inbound request: the adapter serving it, its method and raw path (never the query string)."""
+    """An inbound request: the adapter serving it, its method and raw path (never the query string).
+
+    ``operation`` is filled in at the end: the route template or tool that served it, if any.
+    """
 
     adapter: str
     method: str
     path: str
     started: float
+    headers: RawHeaders = ()
     status: int = 0
     duration: float = 0.0
+    error: BaseException | None = None
+    operation: str | None = None
+    state: Any = None
+
+
+@dataclass(slots=True)
+class ToolEvent:
+    """One MCP tool call: the tool's name, the request's ``_meta`` (trace context travels there) and
+    JSON-RPC id. ``failed`` is set at the end when the result is an error result."""
+
+    name: str
+    meta: Mapping[str, Any]
+    request_id: str | int | None
+    started: float
+    failed: bool = False
     error: BaseException | None = None
     state: Any = None
 
 
 @dataclass(slots=True)
 class UpstreamEvent:
-    """An upstream call: consumed ``namespace`` and ``operation``, its answer's status or the error raised."""
+    """An upstream call: consumed ``namespace`` and ``operation``, its answer's status or the error raised.
+
+    ``headers`` are the outgoing request's: an observer may add to them (trace context) in its start.
+    """
 
     namespace: str
     operation: str
     method: str
+    url: str
     started: float
+    headers: MutableMapping[str, str]
     status: int | None = None
     duration: float = 0.0
     error: BaseException | None = None
@@ -53,11 +83,91 @@ class Observer:
     def request_end(self, event: RequestEvent) -> None:
         pass
 
+    def tool_start(self, event: ToolEvent) -> None:
+        pass
+
+    def tool_end(self, event: ToolEvent) -> None:
+        pass
+
     def upstream_start(self, event: UpstreamEvent) -> None:
         pass
 
     def upstream_end(self, event: UpstreamEvent) -> None:
         pass
+
+    def retry(self, namespace: str, operation: str) -> None:
+        """An upstream call is being tried again."""
+
+    def rejection(self, adapter: str, reason: str) -> None:
+        """A request was turned away before it reached an operation (``reason``: a short fixed word)."""
+
+    def reload(self, ok: bool) -> None:
+        """The capabilities were reloaded (``ok``) or a reload was refused."""
+
+
+class Observers(Observer):
+    """Several observers as one, called in order (ends in reverse order, so spans nest inside timers)."""
+
+    def __init__(self, observers: Sequence[Observer]) -> None:
+        self.observers = tuple(observers)
+        self.reverse = tuple(reversed(self.observers))
+
+    def request_start(self, event: RequestEvent) -> None:
+        states = []
+        for observer in self.observers:
+            event.state = None
+            observer.request_start(event)
+            states.append(event.state)
+        event.state = states
+
+    def request_end(self, event: RequestEvent) -> None:
+        states = event.state
+        for i in range(len(self.observers) - 1, -1, -1):
+            event.state = states[i]
+            self.observers[i].request_end(event)
+        event.state = states
+
+    def tool_start(self, event: ToolEvent) -> None:
+        states = []
+        for observer in self.observers:
+            event.state = None
+            observer.tool_start(event)
+            states.append(event.state)
+        event.state = states
+
+    def tool_end(self, event: ToolEvent) -> None:
+        states = event.state
+        for i in range(len(self.observers) - 1, -1, -1):
+            event.state = states[i]
+            self.observers[i].tool_end(event)
+        event.state = states
+
+    def upstream_start(self, event: UpstreamEvent) -> None:
+        states = []
+        for observer in self.observers:
+            event.state = None
+            observer.upstream_start(event)
+            states.append(event.state)
+        event.state = states
+
+    def upstream_end(self, event: UpstreamEvent) -> None:
+        states = event.state
+        for i in range(len(self.observers) - 1, -1, -1):
+            event.state = states[i]
+            self.observers[i].upstream_end(event)
+        event.state = states
+
+    def retry(self, namespace: str, operation: str) -> None:
+        for observer in self.observers:
+            observer.retry(namespace, operation)
+
+    def rejection(self, adapter: str, reason: str) -> None:
+        for observer in self.observers:
+            observer.rejection(adapter, reason)
+
+    def reload(self, ok: bool) -> None:
+        for observer in self.observers:
+            observer.reload(ok)
 
 
 #: The installed observer; ``None`` means nobody observes and reporters skip the bookkeeping.
@@ -71,32 +181,61 @@ def install(new: Observer | None) -> Observer | None:
     return previous
 
 
-def request_started(adapter: str, method: str, path: str) -> RequestEvent | None:
+def request_started(adapter: str, method: str, path: str, headers: RawHeaders = ()) -> RequestEvent | None:
     """Report a request's start; ``None`` (and nothing to report later) when nobody observes."""
     current = observer
     if current is None:
         return None
-    event = RequestEvent(adapter, method, path, time.perf_counter())
+    event = RequestEvent(adapter, method, path, time.perf_counter(), headers)
     current.request_start(event)
     return event
 
 
-def request_ended(event: RequestEvent, status: int, error: BaseException | None = None) -> None:
+def request_ended(
+    event: RequestEvent, status: int, error: BaseException | None = None, operation: str | None = None
+) -> None:
     current = observer
     if current is None:
         return
     event.status = status
     event.error = error
+    event.operation = operation
     event.duration = time.perf_counter() - event.started
     current.request_end(event)
 
 
-def upstream_started(namespace: str, operation: str, method: str) -> UpstreamEvent | None:
+def tool_started(name: str, meta: Mapping[str, Any] | None, request_id: str | int | None) -> ToolEvent | None:
+    current = observer
+    if current is None:
+        return None
+    event = ToolEvent(name, meta or {}, request_id, time.perf_counter())
+    current.tool_start(event)
+    return event
+
+
+def tool_ended(event: ToolEvent, failed: bool, error: BaseException | None = None) -> None:
+    current = observer
+    if current is None:
+        return
+    event.failed = failed
+    event.error = error
+    current.tool_end(event)
+
+
+def upstream_started(
+    namespace: str,
+    operation: str,
+    method: str,
+    url: str = "",
+    headers: MutableMapping[str, str] | None = None,
+) -> UpstreamEvent | None:
     """Report an upstream call's start; ``None`` (and nothing to report later) when nobody observes."""
     current = observer
     if current is None:
         return None
-    event = UpstreamEvent(namespace, operation, method, time.perf_counter())
+    event = UpstreamEvent(
+        namespace, operation, method, url, time.perf_counter(), headers if headers is not None else {}
+    )
     current.upstream_start(event)
     return event
 
@@ -109,6 +248,24 @@ def upstream_ended(event: UpstreamEvent, status: int | None, error: BaseExceptio
     event.error = error
     event.duration = time.perf_counter() - event.started
     current.upstream_end(event)
+
+
+def retried(namespace: str, operation: str) -> None:
+    current = observer
+    if current is not None:
+        current.retry(namespace, operation)
+
+
+def rejected(adapter: str, reason: str) -> None:
+    current = observer
+    if current is not None:
+        current.rejection(adapter, reason)
+
+
+def reloaded(ok: bool) -> None:
+    current = observer
+    if current is not None:
+        current.reload(ok)
 
 
 class _Consumer(Protocol):
@@ -132,30 +289,42 @@ class _Answer(Protocol):
 _C = TypeVar("_C", bound=_Consumer)
 _O = TypeVar("_O", bound=_Operation)
 _R = TypeVar("_R", bound=_Answer)
+_H = TypeVar("_H", bound=MutableMapping[str, str])
 _P = ParamSpec("_P")
 
 
 def observed_upstream(
-    send: Callable[Concatenate[_C, _O, _P], Awaitable[_R]],
-) -> Callable[Concatenate[_C, _O, _P], Coroutine[Any, Any, _R]]:
-    """Report every call of a consumer's ``send(operation, ...)`` method to the observer.
+    send: Callable[Concatenate[_C, _O, str, _H, _P], Awaitable[_R]],
+) -> Callable[Concatenate[_C, _O, str, _H, _P], Coroutine[Any, Any, _R]]:
+    """Report every call of a consumer's ``send(operation, url, headers, ...)`` method to the observer,
+    and note it on the request being served (for its access line).
 
     The operation's ``qualified`` name (``namespace.operation``) gives the event's operation.
     """
 
     @wraps(send)
-    async def observed(consumer: _C, operation: _O, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if observer is None:
-            return await send(consumer, operation, *args, **kwargs)
+    async def observed(
+        consumer: _C, operation: _O, url: str, headers: _H, /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> _R:
+        context = current_request()
+        if observer is None and context is None:
+            return await send(consumer, operation, url, headers, *args, **kwargs)
         namespace = consumer.namespace
         name = operation.qualified.removeprefix(namespace + ".")
-        event = upstream_started(namespace, name, operation.method)
+        started = time.perf_counter()
+        event = upstream_started(namespace, name, operation.method, url, headers)
         try:
-            answer = await send(consumer, operation, *args, **kwargs)
+            answer = await send(consumer, operation, url, headers, *args, **kwargs)
         except BaseException as exc:
+            if context is not None:
+                context.upstream = operation.qualified
+                context.upstream_duration = time.perf_counter() - started
             if event is not None:
                 upstream_ended(event, None, exc)
             raise
+        if context is not None:
+            context.upstream = operation.qualified
+            context.upstream_duration = time.perf_counter() - started
         if event is not None:
             upstream_ended(event, answer.status)
         return answer
@@ -165,13 +334,21 @@ def observed_upstream(
 
 __all__ = [
     "Observer",
+    "Observers",
+    "RawHeaders",
     "RequestEvent",
+    "ToolEvent",
     "UpstreamEvent",
     "install",
     "observed_upstream",
     "observer",
+    "rejected",
+    "reloaded",
     "request_ended",
     "request_started",
+    "retried",
+    "tool_ended",
+    "tool_started",
     "upstream_ended",
     "upstream_started",
 ]

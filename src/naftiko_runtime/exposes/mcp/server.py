@@ -19,6 +19,8 @@ from mcp.server.lowlevel import Server
 from ... import __version__
 from ...engine import Runtime
 from ...errors import InvalidInputError, RequestError, TemplateError
+from ...observability import hooks
+from ...observability.context import note_operation
 from ...spec import model as m
 from .checks import capability_folder
 from .prompts import compile_prompt
@@ -86,16 +88,23 @@ class McpExposer:
         tool = self.tools.get(params.name)
         if tool is None:
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name}")
+        note_operation(tool.name)
+        event = hooks.tool_started(tool.name, params.meta, ctx.request_id)
+        error: Exception | None = None
         try:
-            return await tool.call(params.arguments or {})
-        except Exception:
+            result = await tool.call(params.arguments or {})
+        except Exception as exc:
             logger.exception("MCP tool %s failed unexpectedly", tool.name)
-            return types.CallToolResult(
+            error = exc
+            result = types.CallToolResult(
                 content=text_content(
                     f"{tool.name} failed with an internal error; the server log has the details"
                 ),
                 is_error=True,
             )
+        if event is not None:
+            hooks.tool_ended(event, bool(result.is_error), error)
+        return result
 
     async def _list_resources(
         self, ctx: Context, params: types.PaginatedRequestParams | None

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from ...engine import Invocation, Runtime
 from ...errors import RequestError
 from ...expressions import MISSING
+from ...observability.context import note_operation
 from ...spec import model as m
 from .inputs import Call, Input, compile_input, declared_inputs, implicit_inputs, parse_json
 from .responses import Responder, TooLarge, error_response, outcome_response, problem, read_body, too_large
@@ -31,6 +32,7 @@ class Endpoint:
     reads_body: bool
 
     async def respond(self, request: Request, path_values: Sequence[str]) -> Responder:
+        note_operation(self.label)
         try:
             body = parse_json(await read_body(request)) if self.reads_body else MISSING
             path = dict(zip(self.path_names, path_values, strict=True))
