@@ -90,10 +90,11 @@ capability:
     port: 18082
 """
 
-ADAPTER_LINE = re.compile(r"\s(rest|mcp)\s+(\S+)\s+(http://\S+)$")
+ADAPTER_LINE = re.compile(r"\s(rest|mcp|control)\s+(\S+)\s+(http://\S+)$")
 ACCESS_LINE = re.compile(
-    r"naftiko\.access\s+adapter=(?P<adapter>\S+) method=(?P<method>\S+) path=(?P<path>\S+) "
-    r"status=(?P<status>\d+) upstream_status=(?P<upstream>\S+) duration_ms=\d+\.\d$"
+    r"naftiko\.access\s+adapter=(?P<adapter>\S+) operation=(?P<operation>-|\"[^\"]+\"|\S+) "
+    r"method=(?P<method>\S+) path=(?P<path>\S+) status=(?P<status>\d+) upstream=(?P<call>\S+) "
+    r"upstream_status=(?P<upstream>\S+) upstream_ms=(?:-|\d+\.\d+) duration_ms=\d+\.\d+ trace_id=-$"
 )
 
 
@@ -205,8 +206,24 @@ def test_serves_requests_and_writes_one_access_line_per_request(tmp_path: Path, 
         assert server.stop() == 0
     access = [found.groupdict() for found in server.access_lines()]
     assert access[:2] == [
-        {"adapter": "echo-rest", "method": "GET", "path": "/any/a%2Fb", "status": "200", "upstream": "200"},
-        {"adapter": "echo-rest", "method": "GET", "path": "/nowhere", "status": "404", "upstream": "-"},
+        {
+            "adapter": "echo-rest",
+            "operation": '"GET /any/{rest}"',
+            "method": "GET",
+            "path": "/any/a%2Fb",
+            "status": "200",
+            "call": "echo.get-any",
+            "upstream": "200",
+        },
+        {
+            "adapter": "echo-rest",
+            "operation": "-",
+            "method": "GET",
+            "path": "/nowhere",
+            "status": "404",
+            "call": "-",
+            "upstream": "-",
+        },
     ]
     assert TOKEN not in server.log and "secret-looking" not in server.log
 
@@ -246,13 +263,15 @@ def test_folder_serves_capabilities_but_not_shared_consumes_files(tmp_path: Path
     (tmp_path / "secrets.yml").write_text("some-key: value\n", encoding="utf-8")
     write_capability(tmp_path, "echo-rest")
     with served(
-        str(tmp_path), "--port", "importer=0", "--port", "echo-rest=0", "--upstream", f"echo={echo}"
+        str(tmp_path),
+        *("--port", "importer=0", "--port", "echo-rest=0", "--port", "control=0"),
+        *("--upstream", f"echo={echo}"),
     ) as server:
         urls = server.urls()
-        assert sorted(urls) == ["echo-rest", "importer"]  # two capabilities, one process
-        for url in urls.values():
-            assert httpx.get(url + "any/x").json()["path"] == "/any/x"
-        assert any("control adapter" in line and "not served" in line for line in server.lines)
+        assert sorted(urls) == ["control", "echo-rest", "importer"]  # two capabilities, one process
+        for name in ("echo-rest", "importer"):
+            assert httpx.get(urls[name] + "any/x").json()["path"] == "/any/x"
+        assert httpx.get(urls["control"] + "health/ready").json()["status"] == "UP"
         assert server.stop() == 0
 
 

@@ -1,4 +1,5 @@
-"""The ``naftiko`` command: ``validate`` capability files and ``serve`` them.
+"""The ``naftiko`` command: ``validate`` capability files, ``serve`` them, and read a running server's
+control adapter (``health``, ``status``, ``metrics``, ``traces``: :mod:`.control_cli`).
 
 Exit codes: 0 success, 1 the files have errors (or warnings under ``--strict``) or serving failed,
 2 usage errors (each error class carries its ``exit_code``). This is the one place that reads the
@@ -19,6 +20,8 @@ from pathlib import Path
 from . import SPEC_VERSION, __version__
 from .binds import parse_dotenv
 from .consumes.http import Timeouts
+from .control_cli import COMMANDS as CONTROL_COMMANDS
+from .control_cli import add_control_commands, control_command
 from .errors import BindingError, NaftikoError, SpecError, UsageError
 from .spec.loader import load_file
 
@@ -52,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve capability files: every exposes block on its port")
     add_serve_arguments(serve)
+    add_control_commands(sub)
     return parser
 
 
@@ -62,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return validate(args.files, strict=args.strict, fmt=args.format)
     if args.command == "serve":
         return serve_command(args, os.environ)
+    if args.command in CONTROL_COMMANDS:
+        return control_command(args, os.environ)
     parser.print_help(sys.stderr)
     return 2
 
@@ -148,6 +154,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="refuse to start on validation warnings")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=("text", "json"),
+        help="text lines, or one JSON object per line (default text)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -176,6 +188,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="a host name MCP clients may use besides loopback and the bound address "
         "(DNS-rebinding protection); repeatable",
+    )
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="reload the capability files when they change (development; SIGHUP reloads at any time)",
     )
     parser.add_argument(
         "--stdio",
@@ -226,22 +243,11 @@ def environment(files: Sequence[str], environ: Mapping[str, str]) -> dict[str, s
     return merged
 
 
-def configure_logging(level: str) -> None:
-    """Everything to stderr; ``naftiko`` loggers at ``level``, libraries at warning unless debugging."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)-7s %(name)s  %(message)s", "%Y-%m-%dT%H:%M:%S")
-    )
-    numeric = logging.getLevelName(level.upper())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(numeric if numeric == logging.DEBUG else max(numeric, logging.WARNING))
-    log.setLevel(numeric)
-
-
 def serve_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """``naftiko serve``: a start-up failure is a NaftikoError, one line on stderr, exit ``exit_code``."""
-    configure_logging(args.log_level)
+    from .observability.logs import configure_logging
+
+    configure_logging(args.log_level, args.log_format)
     from .server.plan import prepare
     from .server.run import run, run_async, run_stdio
     from .server.workers import run_workers
@@ -252,6 +258,8 @@ def serve_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             raise UsageError("--workers must be at least 1")
         if args.stdio and args.workers > 1:
             raise UsageError("--stdio serves one stdio session: it cannot use --workers")
+        if args.reload and (args.stdio or args.workers > 1):
+            raise UsageError("--reload watches files for one process: not with --stdio or --workers")
         ports, upstreams = _ports(args.port), _upstreams(args.upstream)
         if args.upstream_timeout <= 0 or args.connect_timeout <= 0:
             raise UsageError("--upstream-timeout and --connect-timeout must be positive")
@@ -286,7 +294,7 @@ def serve_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         elif args.workers > 1:
             return run_workers(plan, args.workers)
         else:
-            run_async(run(plan))
+            run_async(run(plan, watch=args.reload))
     except KeyboardInterrupt:
         pass
     except NaftikoError as exc:

@@ -20,12 +20,13 @@ from ..spec.checks import Check
 from ..spec.findings import Finding, Severity
 from ..spec.loader import LoadResult
 from .adapter import AdapterKind, AppBuilder
+from .control import CONTROL
 from .inbound import check_authentication, protect
 from .mcp import MCP
 from .rest import REST
 
 #: adapter ``type`` -> how this runtime serves it
-ADAPTERS: Mapping[str, AdapterKind[Any]] = {row.type: row for row in (REST, MCP)}
+ADAPTERS: Mapping[str, AdapterKind[Any]] = {row.type: row for row in (REST, MCP, CONTROL)}
 
 
 def adapter_kind(adapter: m.Exposes) -> AdapterKind[Any] | None:

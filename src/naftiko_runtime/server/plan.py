@@ -22,9 +22,13 @@ from ..consumes.http import Timeouts
 from ..engine import Runtime
 from ..errors import ConfigError, NaftikoError, ServeError, SpecError, UsageError
 from ..exposes import ADAPTERS, adapter_kind
+from ..observability import status as process
 from ..spec import model as m
 from ..spec.findings import Finding
+from . import telemetry
 from .assemble import Capability, ServedAdapter, build_app, build_runtime, capability, load
+from .reload import Swappable
+from .telemetry import Telemetry
 
 log = logging.getLogger("naftiko")
 
@@ -49,11 +53,23 @@ class BoundAdapter:
 
     @property
     def line(self) -> str:
-        return f"{self.kind:<6}{self.namespace}  {self.url}"
+        return f"{self.kind + ' ':<6}{self.namespace}  {self.url}"
 
     @property
     def what(self) -> str:
         return describe(self.adapter, self.capability.file)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The inputs a reload needs to read the files again the way :func:`prepare` did."""
+
+    paths: Sequence[str | Path]
+    environ: Mapping[str, str]
+    upstreams: Mapping[str, str]
+    strict: bool
+    timeouts: Timeouts | None
+    allow_hosts: Sequence[str]
 
 
 @dataclass
@@ -64,6 +80,9 @@ class Plan:
     adapters: list[BoundAdapter]
     runtimes: dict[str, Runtime] = field(default_factory=dict)
     stdio: BoundAdapter | None = None
+    telemetry: Telemetry | None = None
+    #: what :func:`prepare` was asked, for reloads
+    options: Options | None = None
 
     def runtime(self, bound: BoundAdapter) -> Runtime:
         return self.runtimes[bound.capability.file]
@@ -73,6 +92,9 @@ class Plan:
             if bound.sock is not None:
                 bound.sock.close()
                 bound.sock = None
+        if self.telemetry is not None:
+            self.telemetry.close()
+            self.telemetry = None
 
 
 _TOP_KEY = re.compile(r"^[\"']?(naftiko|capability)[\"']?[ \t]*:", re.MULTILINE)
@@ -164,15 +186,41 @@ def prepare(
     if not plan.adapters:
         raise ServeError("no adapter to serve")
     _check_shared_ports(plan.adapters)
+    plan.options = Options(paths, environ, upstreams, strict, timeouts, allow_hosts)
+    state = process.reset()
+    state.capabilities = [_summary(cap) for cap in capabilities]
+    plan.telemetry = telemetry.install(capabilities, environ)  # before the apps: they report if observed
+    try:
+        _build_and_bind(plan, allow_hosts, reuse_port)
+    except BaseException:
+        plan.close()
+        raise
+    state.adapters = [
+        process.AdapterState(b.kind, b.namespace, b.url, b.capability.file) for b in plan.adapters
+    ]
+    return plan
+
+
+def _summary(cap: Capability) -> dict[str, Any]:
+    info = cap.document.info
+    return {"file": cap.file, "label": info.label if info else None, "specVersion": cap.document.naftiko}
+
+
+def _build_and_bind(plan: Plan, allow_hosts: Sequence[str], reuse_port: bool) -> None:
     for bound in plan.adapters:  # every app is built before any socket is bound
         try:
-            bound.app = build_app(
-                bound.adapter, plan.runtime(bound), host=bound.host, port=bound.port, allow_hosts=allow_hosts
+            bound.app = Swappable(
+                build_app(
+                    bound.adapter,
+                    plan.runtime(bound),
+                    host=bound.host,
+                    port=bound.port,
+                    allow_hosts=allow_hosts,
+                )
             )
         except NaftikoError as exc:
             raise ConfigError(f"{bound.what}: {exc}") from exc
     _bind_all(plan.adapters, reuse_port=reuse_port)
-    return plan
 
 
 def _plan(capabilities: list[Capability], *, host: str | None, ports: Mapping[str, int], stdio: bool) -> Plan:
@@ -276,4 +324,4 @@ def _bind_all(adapters: Sequence[BoundAdapter], *, reuse_port: bool = False) -> 
         raise ServeError("; ".join(failures))
 
 
-__all__ = ["DEFAULT_HOST", "BoundAdapter", "Plan", "describe", "discover", "listen", "prepare"]
+__all__ = ["DEFAULT_HOST", "BoundAdapter", "Options", "Plan", "describe", "discover", "listen", "prepare"]

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..consumes.http import Timeouts
 from ..errors import ServeError
 from ..exposes import adapter_kind
+from ..observability import status as process
 from .plan import BoundAdapter, Plan, prepare
+from .reload import Reloader, Swappable
 
 if TYPE_CHECKING:
     import uvicorn
@@ -77,12 +79,12 @@ def uvicorn_server(app: Any, **options: Any) -> uvicorn.Server:
     """A uvicorn server for ``app``: no logging of its own (the access log is ours), a gentle shutdown."""
     import uvicorn
 
+    options.setdefault("lifespan", "auto")
     config = uvicorn.Config(
         app,
         http=http_protocol(),
         log_config=None,
         access_log=False,
-        lifespan="auto",
         server_header=False,
         timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
         **options,
@@ -91,12 +93,22 @@ def uvicorn_server(app: Any, **options: Any) -> uvicorn.Server:
 
 
 @contextlib.contextmanager
-def _signals(servers: Sequence[Any], stop: asyncio.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM set ``stop``; a second SIGINT cuts the grace period short."""
+def _signals(servers: Sequence[Any], stop: asyncio.Event, reload: Reloader | None = None) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop``; a second SIGINT cuts the grace period short; SIGHUP reloads."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     loop = asyncio.get_running_loop()
+    reloading: set[asyncio.Task[Any]] = set()
+
+    def on_hangup() -> None:
+        if reload is not None and not stop.is_set():
+            log.info("SIGHUP: reloading the capability files")
+            task = loop.create_task(reload())
+            reloading.add(task)
+            task.add_done_callback(reloading.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
 
     def on_signal(sig: signal.Signals) -> None:
         if stop.is_set():
@@ -114,7 +126,7 @@ def _signals(servers: Sequence[Any], stop: asyncio.Event) -> Iterator[None]:
     try:
         yield
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
 
 
@@ -131,14 +143,22 @@ async def run(
     ready: Callable[[list[BoundAdapter]], None] | None = None,
     stop: asyncio.Event | None = None,
     quiet: bool = False,
+    watch: bool = False,
 ) -> None:
-    """Serve a prepared plan until ``stop`` is set or a signal arrives."""
+    """Serve a prepared plan until ``stop`` is set or a signal arrives; ``watch``: reload on file changes."""
     stop = stop or asyncio.Event()
+    reloader = Reloader(plan)
+    process.current().reloader = reloader
+    watcher: asyncio.Task[None] | None = None
     try:
         for runtime in plan.runtimes.values():
             await runtime.start()
-        servers = [uvicorn_server(bound.app) for bound in plan.adapters]
-        with _signals(servers, stop):
+        for bound in plan.adapters:
+            await bound.app.start()  # the apps' lifespans (the MCP session manager) run here, not in uvicorn
+        servers = [uvicorn_server(bound.app, lifespan="off") for bound in plan.adapters]
+        if watch and plan.options is not None:
+            watcher = asyncio.create_task(watch_files(plan.options.paths, reloader, stop))
+        with _signals(servers, stop, reloader):
             tasks = [
                 asyncio.create_task(server.serve(sockets=[bound.sock] if bound.sock else None))
                 for server, bound in zip(servers, plan.adapters, strict=True)
@@ -150,6 +170,10 @@ async def run(
                         failed.result()
                         raise ServeError("an adapter stopped while starting")
                     await asyncio.sleep(0.01)
+                state = process.current()
+                for adapter in state.adapters:
+                    adapter.state = "started"
+                state.ready = True  # every adapter listens and every upstream pool is open
                 if not quiet:
                     announce(plan.adapters)
                 if ready is not None:
@@ -158,6 +182,7 @@ async def run(
                 await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
                 stopping.cancel()
             finally:
+                process.current().ready = False  # draining: no new traffic, please
                 for server in servers:
                     server.should_exit = True
                 results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -166,8 +191,31 @@ async def run(
                     raise result
         log.info("stopped")
     finally:
+        if watcher is not None:
+            watcher.cancel()
+        await reloader.drain()
+        for bound in plan.adapters:
+            if isinstance(bound.app, Swappable):
+                await bound.app.stop()
+        for adapter in process.current().adapters:
+            adapter.state = "stopped"
         for runtime in plan.runtimes.values():
             await runtime.close()
+
+
+async def watch_files(paths: Sequence[str | Path], reload: Reloader, stop: asyncio.Event) -> None:
+    """``naftiko serve --reload``: reload whenever a YAML file under ``paths`` changes (development)."""
+    import watchfiles
+
+    folders = {Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent for p in paths}
+
+    def yaml(change: watchfiles.Change, path: str) -> bool:
+        return path.endswith((".yaml", ".yml"))
+
+    # folders, not files: editors save by replacing the file, which ends a watch on the file itself
+    async for changes in watchfiles.awatch(*folders, watch_filter=yaml, stop_event=stop, debounce=200):
+        log.info("changed: %s; reloading", ", ".join(sorted({c[1] for c in changes})))
+        await reload()
 
 
 async def run_stdio(plan: Plan) -> None:

@@ -39,6 +39,7 @@ def _worker(plan: Plan, conn: Connection, index: int) -> None:
     # signal ends this worker quietly
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the serving loop handles it (a reload)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
 
     def ready(_: list[BoundAdapter]) -> None:
@@ -74,6 +75,12 @@ def run_workers(plan: Plan, workers: int) -> int:
             if proc.is_alive() and proc.pid is not None:
                 os.kill(proc.pid, signal.SIGTERM)
 
+    def hangup(sig: int, frame: FrameType | None) -> None:
+        log.info("SIGHUP: each of the %d workers reloads", len(children))
+        for proc, _ in children:
+            if proc.is_alive() and proc.pid is not None:
+                os.kill(proc.pid, signal.SIGHUP)
+
     previous = {sig: signal.signal(sig, forward) for sig in _SIGNALS}
     try:
         signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)  # a signal now waits until every worker exists
@@ -89,6 +96,7 @@ def run_workers(plan: Plan, workers: int) -> int:
         plan.close()  # the workers hold the sockets now
         started = _wait_ready(children)
         if started:
+            previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, hangup)
             announce(plan.adapters, workers)
         elif not stopping:
             log.error("a worker process failed to start; stopping")

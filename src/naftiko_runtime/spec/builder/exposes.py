@@ -47,7 +47,16 @@ class ExposesReader(InvocableReader, ConsumesReader):
                 prompts=self.items(node, "prompts", path, self.mcp_prompt),
                 path=path,
             )
-        if kind in ("skill", "control"):
+        if kind == "control":
+            return m.ExposesControl(
+                port=self.port(node, path, required=True),
+                address=self.text(node, "address", path),
+                authentication=self.authentication(node, path),
+                management=self.management(node, path),
+                observability=self.observability(node, path),
+                path=path,
+            )
+        if kind == "skill":
             return m.ExposesOther(
                 type=kind,
                 namespace=str_or_none(node.get("namespace")),
@@ -60,6 +69,45 @@ class ExposesReader(InvocableReader, ConsumesReader):
                 (*path, "type"), f"unknown adapter type {kind!r} (expected rest, mcp, skill or control)"
             )
         return None
+
+    # --- control ----------------------------------------------------------------------------------------
+
+    def management(self, node: Mapping[str, Any], path: Path) -> m.ControlManagement:
+        mp = (*path, "management")
+        spec = self.get(node, "management", path, dict) or {}
+        flag = self.flag
+        return m.ControlManagement(
+            health=_default(flag(spec, "health", mp), True),
+            info=_default(flag(spec, "info", mp), False),
+            reload=_default(flag(spec, "reload", mp), False),
+            validate=_default(flag(spec, "validate", mp), False),
+            logs=spec.get("logs") not in (None, False),
+            scripting="scripting" in spec,
+            path=mp,
+        )
+
+    def observability(self, node: Mapping[str, Any], path: Path) -> m.Observability:
+        op = (*path, "observability")
+        spec = self.get(node, "observability", path, dict) or {}
+        metrics = self.get(spec, "metrics", op, dict) or {}
+        local_metrics = self.get(metrics, "local", (*op, "metrics"), dict) or {}
+        tp = (*op, "traces")
+        traces = self.get(spec, "traces", op, dict)
+        local = self.get(traces or {}, "local", tp, dict) or {}
+        otlp = self.get(self.get(spec, "exporters", op, dict) or {}, "otlp", (*op, "exporters"), dict)
+        sampling = self.get(traces or {}, "sampling", tp, float)
+        buffer_size = self.get(local, "buffer-size", (*tp, "local"), int)
+        return m.Observability(
+            enabled=_default(self.flag(spec, "enabled", op), True),
+            metrics=_default(self.flag(local_metrics, "enabled", (*op, "metrics", "local")), True),
+            traces=traces is not None or otlp is not None,
+            sampling=1.0 if sampling is None else float(sampling),
+            propagation=self.text(traces or {}, "propagation", tp) or "w3c",
+            traces_local=_default(self.flag(local, "enabled", (*tp, "local")), True),
+            buffer_size=100 if buffer_size is None else buffer_size,
+            otlp_endpoint=self.text(otlp or {}, "endpoint", (*op, "exporters", "otlp")),
+            path=op,
+        )
 
     # --- REST -------------------------------------------------------------------------------------------
 
@@ -169,3 +217,7 @@ class ExposesReader(InvocableReader, ConsumesReader):
             location=self.text(node, "location", path),
             path=path,
         )
+
+
+def _default(value: bool | None, default: bool) -> bool:
+    return default if value is None else value

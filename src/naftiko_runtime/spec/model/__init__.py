@@ -38,10 +38,12 @@ from .consumes import (
     RequestBody,
 )
 from .exposes import (
+    ControlManagement,
     ExposedInputParameter,
     ExposedOperation,
     ExposedResource,
     Exposes,
+    ExposesControl,
     ExposesMcp,
     ExposesOther,
     ExposesRest,
@@ -53,6 +55,7 @@ from .exposes import (
     McpTool,
     McpToolHints,
     McpToolInputParameter,
+    Observability,
 )
 from .invocable import (
     WITH_ALIASES,
@@ -86,8 +89,11 @@ __all__ = [
     "ExposedOperation",
     "ExposedResource",
     "Exposes",
+    "ControlManagement",
+    "ExposesControl",
     "ExposesMcp",
     "ExposesOther",
+    "Observability",
     "ExposesRest",
     "ForwardConfig",
     "HttpMethod",

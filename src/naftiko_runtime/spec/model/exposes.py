@@ -1,4 +1,4 @@
-"""Exposed adapters: REST (resources, operations, forwards) and MCP (tools, resources, prompts)."""
+"""Exposed adapters: REST (resources, operations, forwards), MCP (tools, resources, prompts), control."""
 
 from __future__ import annotations
 
@@ -155,12 +155,57 @@ class ExposesMcp:
     type: Literal["mcp"] = "mcp"
 
 
+# --- control --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ControlManagement:
+    """Which management routes a control adapter serves (``logs`` and ``scripting`` are not served)."""
+
+    health: bool = True
+    info: bool = False
+    reload: bool = False
+    validate: bool = False
+    logs: bool = False
+    scripting: bool = False
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Observability:
+    """A control adapter's ``observability`` block. ``traces`` is whether the block declares them."""
+
+    enabled: bool = True
+    metrics: bool = True
+    traces: bool = False
+    sampling: float = 1.0
+    propagation: str = "w3c"
+    traces_local: bool = True
+    buffer_size: int = 100
+    otlp_endpoint: str | None = None
+    path: Path = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExposesControl:
+    """The management and observability port. It has no namespace in the spec; ``control`` names it."""
+
+    port: int | None
+    address: str | None = None
+    authentication: Authentication | None = None
+    management: ControlManagement = field(default_factory=ControlManagement)
+    observability: Observability = field(default_factory=Observability)
+    path: Path = ()
+    namespace: str = "control"
+    type: Literal["control"] = "control"
+
+
 # --- others ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class ExposesOther:
-    """A ``skill`` or ``control`` adapter: valid alpha2 that this runtime validates but does not serve."""
+    """A ``skill`` adapter: valid alpha2 that this runtime validates but does not serve."""
 
     type: str
     namespace: str | None
@@ -169,4 +214,4 @@ class ExposesOther:
     path: Path = ()
 
 
-Exposes = ExposesRest | ExposesMcp | ExposesOther
+Exposes = ExposesRest | ExposesMcp | ExposesControl | ExposesOther

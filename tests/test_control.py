@@ -1,0 +1,317 @@
+"""The control adapter over real HTTP: health, readiness, status, metrics, traces and validate, next to a REST
+and an MCP adapter whose calls reach a real upstream."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from prometheus_client.parser import text_string_to_metric_families
+
+from naftiko_runtime.cli import main
+from naftiko_runtime.observability import hooks
+from naftiko_runtime.observability.tracing import Tracing
+
+from .conftest import ServeFiles
+
+CAPABILITY = """\
+naftiko: 1.0.0-alpha2
+info: {label: Controlled, description: control adapter tests}
+capability:
+  consumes:
+  - type: http
+    namespace: echo
+    baseUri: http://127.0.0.1:9
+    resources:
+    - name: any
+      path: /any/{rest}
+      operations:
+      - name: get-any
+        method: GET
+        inputParameters: [{name: rest, in: path}]
+  exposes:
+  - type: rest
+    namespace: shop
+    port: 0
+    resources:
+    - path: /any/{rest}
+      operations: [{method: GET, call: echo.get-any}]
+  - type: mcp
+    namespace: tools
+    port: 0
+    tools:
+    - name: echo-it
+      description: Echo a path.
+      inputParameters: [{name: what, type: string, description: the path segment}]
+      call: echo.get-any
+      with: {rest: tools.what}
+  - type: control
+    port: 0
+    management: {health: true, info: true, validate: true}
+    observability:
+      traces:
+        local: {buffer-size: 10}
+"""
+
+BROKEN = """\
+naftiko: 1.0.0-alpha2
+info: {label: Broken, description: a call to nowhere}
+capability:
+  exposes:
+  - type: rest
+    namespace: x
+    port: 8080
+    resources:
+    - path: /x
+      operations: [{method: GET, call: nope.op}]
+"""
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+
+
+@dataclass
+class Served:
+    urls: dict[str, str]
+    exporter: InMemorySpanExporter
+
+    @property
+    def control(self) -> str:
+        return self.urls["control"].rstrip("/")
+
+
+@contextlib.contextmanager
+def controlled(
+    tmp_path: Path, echo: str, serve_files: ServeFiles, text: str = CAPABILITY
+) -> Iterator[Served]:
+    path = tmp_path / "controlled.yaml"
+    path.write_text(text, encoding="utf-8")
+    with serve_files([path], upstreams={"echo": echo}) as adapters:
+        installed = hooks.observer
+        assert isinstance(installed, hooks.Observers)
+        tracing = next(o for o in installed.observers if isinstance(o, Tracing))
+        exporter = InMemorySpanExporter()
+        tracing.provider.add_span_processor(SimpleSpanProcessor(exporter))
+        yield Served({b.namespace: b.url for b in adapters}, exporter)
+    assert hooks.observer is None  # the serve took its observers away
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def call_tool(url: str, name: str, arguments: dict[str, Any], meta: dict[str, Any] | None = None) -> Any:
+    async def go() -> Any:
+        async with Client(url) as client:
+            return await client.call_tool(name, arguments, meta=meta)  # type: ignore[arg-type]
+
+    return anyio.run(go)
+
+
+def test_health_and_readiness_answer_once_every_adapter_is_up(
+    tmp_path: Path, echo: str, serve_files: ServeFiles
+) -> None:
+    with controlled(tmp_path, echo, serve_files) as served:
+        live = httpx.get(served.control + "/health/live")
+        assert (live.status_code, live.json()) == (200, {"status": "UP"})
+        ready = httpx.get(served.control + "/health/ready")
+        assert ready.status_code == 200 and ready.json()["status"] == "UP"
+        states = {(a["type"], a["namespace"]): (a["state"], a["url"]) for a in ready.json()["adapters"]}
+        assert states[("rest", "shop")] == ("started", served.urls["shop"])
+        assert states[("mcp", "tools")] == ("started", served.urls["tools"])
+        assert states[("control", "control")][0] == "started"
+
+
+def test_status_names_capabilities_adapters_versions_and_uptime(
+    tmp_path: Path, echo: str, serve_files: ServeFiles
+) -> None:
+    with controlled(tmp_path, echo, serve_files) as served:
+        status = httpx.get(served.control + "/status").json()
+    assert status["engine"]["name"] == "naftiko-runtime" and status["engine"]["specVersion"] == "1.0.0-alpha2"
+    assert status["capabilities"] == [
+        {"file": str(tmp_path / "controlled.yaml"), "label": "Controlled", "specVersion": "1.0.0-alpha2"}
+    ]
+    assert [a["url"] for a in status["adapters"]] == [served.urls[n] for n in ("shop", "tools", "control")]
+    assert status["uptime"].startswith("PT") and status["uptimeSeconds"] > 0
+    assert status["lastReload"] is None and status["telemetry"] == {"metrics": True, "traces": True}
+
+
+def test_unknown_routes_and_methods_are_problems_and_switched_off_routes_are_absent(
+    tmp_path: Path, echo: str, serve_files: ServeFiles
+) -> None:
+    with controlled(tmp_path, echo, serve_files) as served:
+        missing = httpx.get(served.control + "/nowhere")
+        wrong = httpx.delete(served.control + "/metrics")
+        reload = httpx.post(served.control + "/reload")  # management.reload is off
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["detail"] == "the control adapter serves no /nowhere"
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET"
+    assert reload.status_code == 404
+
+
+def test_metrics_count_rest_operations_mcp_tools_and_their_upstream_calls(
+    tmp_path: Path, echo: str, serve_files: ServeFiles
+) -> None:
+    with controlled(tmp_path, echo, serve_files) as served:
+        shop = served.urls["shop"].rstrip("/")
+        assert httpx.get(shop + "/any/one", params={"q": "secret-value"}).status_code == 200
+        assert httpx.get(shop + "/any/two").status_code == 200
+        assert httpx.get(shop + "/nowhere").status_code == 404
+        result = call_tool(served.urls["tools"], "echo-it", {"what": "three"})
+        assert not result.is_error
+        response = httpx.get(served.control + "/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert "secret-value" not in text and "/any/one" not in text  # route templates, never raw paths
+    got = samples(text)
+
+    def value(name: str, **labels: str) -> float:
+        return got[(name, frozenset(labels.items()))]
+
+    rest_op = {"adapter": "shop", "operation": "GET /any/{rest}"}
+    assert value("naftiko_requests_total", **rest_op, status_class="2xx") == 2
+    assert value("naftiko_requests_total", adapter="shop", operation="-", status_class="4xx") == 1
+    assert value("naftiko_request_duration_seconds_count", **rest_op) == 2
+    assert value("naftiko_requests_total", adapter="tools", operation="echo-it", status_class="2xx") == 1
+    assert value("naftiko_request_duration_seconds_count", adapter="tools", operation="echo-it") == 1
+    assert value("naftiko_requests_in_flight", adapter="shop") == 0
+    upstream = {"namespace": "echo", "operation": "get-any"}
+    assert value("naftiko_upstream_requests_total", **upstream, status="200") == 3
+    assert value("naftiko_upstream_duration_seconds_count", **upstream) == 3
+    assert value("naftiko_upstream_duration_seconds_sum", **upstream) > 0
+
+
+def test_a_callers_trace_reaches_the_upstream_and_spans_nest_server_to_client(
+    tmp_path: Path, echo: str, serve_files: ServeFiles
+) -> None:
+    with controlled(tmp_path, echo, serve_files) as served:
+        shop = served.urls["shop"].rstrip("/")
+        echoed = httpx.get(shop + "/any/traced", headers={"traceparent": TRACEPARENT, "tracestate": "k=v"})
+        upstream_headers = echoed.json()["headers"]
+        listed = httpx.get(served.control + "/traces").json()
+        detail = httpx.get(served.control + f"/traces/{TRACE_ID}").json()
+        unknown = httpx.get(served.control + "/traces/" + "0" * 32)
+    assert upstream_headers["traceparent"].split("-")[1] == TRACE_ID
+    assert upstream_headers["tracestate"] == "k=v"
+    spans = {s.name: s for s in served.exporter.get_finished_spans()}
+    server, client = spans["GET /any/{rest}"], spans["GET"]
+    assert (server.kind, client.kind) == (SpanKind.SERVER, SpanKind.CLIENT)
+    assert server.context is not None and client.parent is not None
+    assert f"{server.context.trace_id:032x}" == TRACE_ID and client.parent.span_id == server.context.span_id
+    assert server.parent is not None and server.parent.is_remote
+    assert server.attributes is not None and server.attributes["http.route"] == "/any/{rest}"
+    assert client.attributes is not None and client.attributes["naftiko.upstream.operation"] == "get-any"
+    assert upstream_headers["traceparent"].split("-")[2] == f"{client.context.span_id:016x}"  # type: ignore[union-attr]
+    assert listed["bufferSize"] == 10 and listed["traces"][0]["traceId"] == TRACE_ID
+    assert listed["traces"][0]["operation"] == "GET /any/{rest}" and listed["traces"][0]["spanCount"] == 2
+    assert [s["kind"] for s in detail["spans"]] == ["CLIENT", "SERVER"]
+    assert unknown.status_code == 404
+
+
+def test_an_mcp_tool_call_joins_the_trace_in_its_meta(
+    tmp_path: Path, echo: str, serve_files: ServeFiles
+) -> None:
+    with controlled(tmp_path, echo, serve_files) as served:
+        result = call_tool(
+            served.urls["tools"], "echo-it", {"what": "meta"}, meta={"traceparent": TRACEPARENT}
+        )
+        assert not result.is_error
+        upstream_trace = result.structured_content["headers"]["traceparent"].split("-")[1]
+    assert upstream_trace == TRACE_ID
+    spans = served.exporter.get_finished_spans()
+    tool = next(s for s in spans if s.name == "tools/call echo-it")
+    client = next(s for s in spans if s.kind == SpanKind.CLIENT)
+    assert tool.kind == SpanKind.SERVER and tool.attributes is not None
+    assert (
+        tool.attributes["mcp.method.name"] == "tools/call"
+        and tool.attributes["gen_ai.tool.name"] == "echo-it"
+    )
+    assert client.parent is not None and tool.context is not None
+    assert client.parent.span_id == tool.context.span_id
+
+
+@pytest.mark.parametrize(
+    ("text", "valid", "message"),
+    [
+        (CAPABILITY, True, "0 is less than the minimum 1"),
+        (BROKEN, False, "call 'nope.op' names no consumes namespace 'nope'"),
+    ],
+)
+def test_validate_answers_the_findings_of_a_posted_file(
+    tmp_path: Path, echo: str, serve_files: ServeFiles, text: str, valid: bool, message: str
+) -> None:
+    with controlled(tmp_path, echo, serve_files) as served:
+        response = httpx.post(served.control + "/validate", content=text, params={"file": "posted.yaml"})
+    assert response.status_code == 200
+    report = response.json()
+    assert report["file"] == "posted.yaml" and report["valid"] is valid
+    assert any(message in f["message"] and f["file"] == "posted.yaml" for f in report["findings"])
+
+
+def test_the_cli_reads_health_status_metrics_and_traces(
+    tmp_path: Path, echo: str, serve_files: ServeFiles, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with controlled(tmp_path, echo, serve_files) as served:
+        url = served.control
+        assert httpx.get(served.urls["shop"] + "any/cli", headers={"traceparent": TRACEPARENT}).is_success
+        assert main(["health", "--url", url]) == 0
+        health = capsys.readouterr().out
+        assert main(["status", "--url", url]) == 0
+        status = json.loads(capsys.readouterr().out)
+        assert main(["metrics", "--url", url, "--filter", "^naftiko_upstream_requests"]) == 0
+        metrics = capsys.readouterr().out
+        assert main(["traces", "--url", url, "--operation", "/any/"]) == 0
+        traces = json.loads(capsys.readouterr().out)
+        assert main(["traces", TRACE_ID, "--url", url]) == 0
+        trace = json.loads(capsys.readouterr().out)
+    assert health.splitlines()[:2] == ["live: UP", "ready: UP"] and "shop" in health
+    assert [a["namespace"] for a in status["adapters"]] == ["shop", "tools", "control"]
+    assert metrics.splitlines()[0].startswith("# HELP naftiko_upstream_requests_total")
+    assert all("naftiko_upstream_requests" in line for line in metrics.splitlines())
+    assert [t["traceId"] for t in traces["traces"]] == [TRACE_ID] and trace["spanCount"] == 2
+    assert main(["health", "--url", url]) == 1  # the server has stopped
+    assert "cannot reach the control adapter" in capsys.readouterr().err
+
+
+PLAIN = CAPABILITY.split("  - type: control")[0]
+
+ZERO_COST_PROBE = """\
+import sys
+from naftiko_runtime.observability import access, hooks
+from naftiko_runtime.server.plan import prepare
+
+plan = prepare([sys.argv[1]], environ={}, upstreams={"echo": "http://127.0.0.1:9"})
+print(hooks.observer is None, access.wanted(), "prometheus_client" in sys.modules,
+      "opentelemetry.sdk.trace" in sys.modules)
+plan.close()
+"""
+
+
+def test_without_a_control_adapter_nothing_observes_and_no_telemetry_library_is_imported(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "plain.yaml"
+    path.write_text(PLAIN, encoding="utf-8")
+    probe = subprocess.run(
+        [sys.executable, "-c", ZERO_COST_PROBE, str(path)], capture_output=True, text=True, check=False
+    )
+    assert probe.returncode == 0, probe.stderr
+    # no observer, no access middleware once the access log is off, no prometheus_client, no OTel SDK
+    assert probe.stdout.split() == ["True", "False", "False", "False"]
