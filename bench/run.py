@@ -1,13 +1,15 @@
 """Benchmark ``naftiko serve`` side by side with hand-written floors and a FastMCP peer, in one run.
 
-    python bench/run.py [--quick] [--only rest,mcp,startup,workers,profile] [--duration S] [--rounds N]
-                        [--loadgen wrk|python] [--profile]
+    python bench/run.py [--quick] [--only rest,mcp,startup,workers,metrics,profile] [--duration S]
+                        [--rounds N] [--loadgen wrk|python] [--profile]
 
 Sections (see bench/README.md for what each figure means):
   rest     GET /v1/workflows/runs/{runid}: upstream direct, REST floor, naftiko; 1, 16 and 64 clients
   mcp      tools/call get-canonical-run: naftiko, MCP floor, FastMCP OpenAPI peer; 1, 16 and 64 clients
   startup  launch-to-listening time and RSS: the seed, and 25/50/100 generated capabilities
   workers  naftiko serve --workers 1 vs 2 (REST), when the flag exists
+  metrics  the cost of metrics: the capability as is (no control adapter: no metrics, no tracing) next to
+           the same with a control adapter serving /metrics (tracing off); REST and MCP at 16 clients
   profile  (only when asked: --profile or --only profile) py-spy samples of naftiko serve and the floors
 Prints tables and PASS/MISS against the goals; writes bench/.work/last.json.
 """
@@ -60,10 +62,11 @@ from harness import (
 )
 from upstream import run_document
 
-SECTIONS = ("rest", "mcp", "startup", "workers")
+SECTIONS = ("rest", "mcp", "startup", "workers", "metrics")
 OPTIONAL_SECTIONS = ("profile",)
 CLIENTS = (1, 16, 64)
 WORKER_CLIENTS = (16, 64)
+METRICS_CLIENTS = (16,)
 GENERATED_COUNTS = (25, 50, 100)
 MIB = 1024 * 1024
 
@@ -102,9 +105,13 @@ def choose_scenario() -> Scenario:
             "/v2/runs/{runId}",
             "get-canonical-run",
         )
+    # the project's file declares a control adapter (metrics, traces): the main sections serve it without
+    path = WORK / "own" / "durable-workflow.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(with_control(ROOT / "capabilities" / "durable-workflow.yaml", None), encoding="utf-8")
     return Scenario(
-        "capabilities/durable-workflow.yaml (../shared is absent)",
-        ROOT / "capabilities" / "durable-workflow.yaml",
+        "capabilities/durable-workflow.yaml without its control adapter (../shared is absent)",
+        path,
         "workflows-rest",
         "workflows-mcp",
         "inngest-api",
@@ -112,6 +119,19 @@ def choose_scenario() -> Scenario:
         "/v2/runs/{runId}?includeOutput=true",
         "get-run",
     )
+
+
+def with_control(path: Path, control_port: int | None) -> str:
+    """The capability file's text with its control adapters removed and, given a port, one serving
+    metrics added (health and /metrics only: no traces)."""
+    import yaml
+
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    exposes = [a for a in document["capability"]["exposes"] if a.get("type") != "control"]
+    if control_port is not None:
+        exposes.append({"type": "control", "port": control_port, "management": {"health": True}})
+    document["capability"]["exposes"] = exposes
+    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
 
 
 @dataclass
@@ -592,6 +612,53 @@ def workers_section(ctx: Context) -> dict[str, Any]:
     }
 
 
+def metrics_section(ctx: Context) -> dict[str, Any]:
+    """The same capability served twice: as is, and with a control adapter collecting metrics."""
+    if ctx.serve_help is None:
+        return {"unavailable": "naftiko serve is not available"}
+    scenario = ctx.scenario
+    route = scenario.rest_route.replace("{id}", RUN_ID)
+    servers: list[tuple[str, Server, int, int]] = []
+    for name in ("metrics off", "metrics on"):
+        rest_port, mcp_port, control_port = free_ports(3)
+        path = WORK / "metrics" / f"{name.replace(' ', '-')}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(with_control(scenario.path, control_port if name == "metrics on" else None))
+        ports = {scenario.rest_namespace: rest_port, scenario.mcp_namespace: mcp_port}
+        argv = ctx.naftiko_argv([path], ports)
+        server = Server(f"naftiko-{name.replace(' ', '-')}", argv, [rest_port, mcp_port], SERVER_ENV).start()
+        servers.append((name, server, rest_port, mcp_port))
+    results: dict[str, Any] = {}
+    try:
+        for section, which in (("rest", 2), ("mcp", 3)):
+            targets = [Target(name, server, ports[which - 2]) for name, server, *ports in servers]
+            for target in targets:
+                if section == "rest":
+                    url = f"http://127.0.0.1:{target.port}{route}"
+                    prepare(target, lambda url=url: _rest_checked(url))
+                else:
+                    url = f"http://127.0.0.1:{target.port}/mcp"
+                    prepare(target, lambda url=url: mcp_request(url, scenario.tool))
+            rows = compare(ctx, f"metrics-{section}", targets, METRICS_CLIENTS)
+            table = medians(rows, targets, METRICS_CLIENTS)
+            results[section] = {
+                "rows": rows,
+                "table": table,
+                "cpu_us_added": {
+                    str(c): difference(table, "metrics on", "metrics off", c, "cpu_us")
+                    for c in METRICS_CLIENTS
+                },
+                "throughput_on_over_off": {
+                    str(c): ratio(table, "metrics on", "metrics off", c, "rps") for c in METRICS_CLIENTS
+                },
+                "unavailable": {t.name: t.unavailable for t in targets if not t.ready},
+            }
+    finally:
+        for _, server, *_ports in servers:
+            server.stop()
+    return results
+
+
 def _rest_checked(url: str) -> Request:
     request = rest_request(url)
     check_rest(request)
@@ -747,6 +814,8 @@ def print_report(ctx: Context, results: dict[str, Any]) -> None:
             print(f"  2 workers / 1 worker req/s: {ratios}")
         else:
             print(f"\nWORKERS  {workers['unavailable']}")
+    if "metrics" in results:
+        print_metrics(results["metrics"])
     if "profile" in results:
         from pyspy import print_profiles
 
@@ -755,6 +824,25 @@ def print_report(ctx: Context, results: dict[str, Any]) -> None:
     for g in results["goals"]:
         print(f"  {g['status']:<7} {g['goal']:<48} {g['detail']}")
     print(f"\nmachine-readable: {(WORK / 'last.json').relative_to(ROOT)}")
+
+
+def print_metrics(metrics: dict[str, Any]) -> None:
+    if "unavailable" in metrics:
+        print(f"\nMETRICS  {metrics['unavailable']}")
+        return
+    for section, result in metrics.items():
+        print_load_table(
+            f"METRICS  {section.upper()}: no control adapter vs one serving /metrics (tracing off)",
+            result["table"],
+            METRICS_CLIENTS,
+        )
+        for c in METRICS_CLIENTS:
+            added = result["cpu_us_added"][str(c)]
+            ratio_ = result["throughput_on_over_off"][str(c)]
+            print(
+                f"  {c} clients: metrics add {_fmt(added, '+.1f', ' µs')} of CPU per request;"
+                f" req/s on/off {_fmt(ratio_, '.3f', 'x')}"
+            )
 
 
 def print_startup(startup: dict[str, Any]) -> None:
@@ -882,6 +970,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["startup"] = startup_section(ctx)
         if "workers" in options.sections:
             results["workers"] = workers_section(ctx)
+        if "metrics" in options.sections:
+            results["metrics"] = metrics_section(ctx)
     finally:
         if naftiko is not None:
             naftiko.stop()

@@ -155,6 +155,8 @@ def serve(path: Path, upstreams: dict[str, str], env: dict[str, str]) -> tuple[P
             args += ["--upstream", f"{namespace}={upstreams[namespace]}"]
     for namespace in re.findall(r"- type: (?:rest|mcp)\n\s+namespace: (\S+)", text):
         args += ["--port", f"{namespace}=0"]
+    if re.search(r"- type: control\n", text):
+        args += ["--port", "control=0"]
     proc = Process(args, env)
     proc.wait_for(r"ready")
     urls = {
