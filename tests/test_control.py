@@ -22,10 +22,15 @@ from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
 
 from naftiko_runtime.cli import main
+from naftiko_runtime.exposes.control import routes
 from naftiko_runtime.observability import hooks
 from naftiko_runtime.observability.tracing import Tracing
+from naftiko_runtime.server.assemble import load
+from naftiko_runtime.spec import model as m
+from naftiko_runtime.spec.loader import load_file
 
 from .conftest import ServeFiles
+from .support import CONFORMANCE, requires_shared
 
 CAPABILITY = """\
 naftiko: 1.0.0-alpha2
@@ -315,3 +320,54 @@ def test_without_a_control_adapter_nothing_observes_and_no_telemetry_library_is_
     assert probe.returncode == 0, probe.stderr
     # no observer, no access middleware once the access log is off, no prometheus_client, no OTel SDK
     assert probe.stdout.split() == ["True", "False", "False", "False"]
+
+
+FIXTURES = CONFORMANCE / "capabilities" / "framework-alpha2"
+
+
+def control_of(path: Path) -> m.ExposesControl:
+    document = load_file(path).require()
+    assert document.capability is not None
+    (control,) = [a for a in document.capability.exposes if isinstance(a, m.ExposesControl)]
+    return control
+
+
+@requires_shared
+def test_the_corpus_control_fixtures_attach_the_routes_their_switches_ask_for() -> None:
+    plain = control_of(FIXTURES / "control" / "control-capability.yaml")
+    assert (plain.port, plain.address, plain.observability.buffer_size) == (9199, "localhost", 50)
+    assert sorted(routes(plain)) == [
+        ("GET", "/health/live"),
+        ("GET", "/health/ready"),
+        ("GET", "/metrics"),
+        ("GET", "/status"),
+        ("GET", "/traces"),
+        ("GET", "/traces/"),
+    ]
+    disabled = control_of(FIXTURES / "control" / "control-observability-disabled.yaml")
+    assert sorted(routes(disabled)) == [("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/status")]
+    exported = control_of(FIXTURES / "observability" / "observability-capability.yaml")
+    observe = exported.observability
+    assert (observe.sampling, observe.propagation, observe.otlp_endpoint) == (
+        0.5,
+        "b3",
+        "http://collector.local:4317",
+    )
+    assert observe.traces and ("GET", "/traces") in routes(exported)
+
+
+@requires_shared
+def test_validate_warns_about_what_the_control_adapter_does_not_serve() -> None:
+    findings = {
+        name: [f.message for f in load(FIXTURES / name).findings]
+        for name in (
+            "control/control-scripting-capability.yaml",
+            "observability/observability-capability.yaml",
+        )
+    }
+    assert findings["control/control-scripting-capability.yaml"] == [
+        "management.scripting is not served by this runtime"
+    ]
+    assert findings["observability/observability-capability.yaml"] == [
+        "trace propagation 'b3' is not supported: W3C trace context is used"
+    ]

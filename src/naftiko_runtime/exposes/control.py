@@ -145,6 +145,8 @@ async def _validate(request: Request, _: str) -> Answer:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return problem(400, "Bad request", "the body must be a capability file in UTF-8 YAML")
+    from . import check_adapters  # the registry imports this module
+
     name = request.query_params.get("file") or "<posted>"
     with tempfile.TemporaryDirectory(prefix="naftiko-validate-") as empty:
         result = load_text(text, name, base_dir=Path(empty))
@@ -152,6 +154,7 @@ async def _validate(request: Request, _: str) -> Answer:
             *result.findings,
             *check_support(result, severity="warning"),
             *check_steps(result, severity="warning"),
+            *check_adapters(result, severity="warning"),
         ]
     errors = sum(1 for f in findings if f.severity == "error")
     return _json(
