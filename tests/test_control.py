@@ -371,3 +371,56 @@ def test_validate_warns_about_what_the_control_adapter_does_not_serve() -> None:
     assert findings["observability/observability-capability.yaml"] == [
         "trace propagation 'b3' is not supported: W3C trace context is used"
     ]
+
+
+PROTECTED = """\
+naftiko: 1.0.0-alpha2
+info: {label: Protected, description: inbound authentication on the control adapter too}
+binds:
+- namespace: env
+  keys: {ADMIN_TOKEN: ADMIN_TOKEN}
+capability:
+  exposes:
+  - type: rest
+    namespace: shop
+    port: 0
+    authentication: {type: bearer, token: "{{ADMIN_TOKEN}}"}
+    resources:
+    - path: /hello
+      operations:
+      - method: GET
+        outputParameters: [{name: greeting, type: string, value: hello}]
+  - type: control
+    port: 0
+    authentication: {type: bearer, token: "{{ADMIN_TOKEN}}"}
+"""
+
+
+def test_inbound_authentication_guards_the_control_adapter_and_refusals_are_counted(
+    tmp_path: Path, serve_files: ServeFiles
+) -> None:
+    path = tmp_path / "protected.yaml"
+    path.write_text(PROTECTED, encoding="utf-8")
+    token = {"Authorization": "Bearer admin-7f3a"}
+    with serve_files([path], environ={"ADMIN_TOKEN": "admin-7f3a"}) as adapters:
+        urls = {b.namespace: b.url for b in adapters}
+        refused = httpx.get(urls["control"] + "metrics")
+        assert httpx.get(urls["shop"] + "hello").status_code == 401
+        assert httpx.get(urls["shop"] + "hello", headers=token).json() == {"greeting": "hello"}
+        metrics = httpx.get(urls["control"] + "metrics", headers=token)
+    assert refused.status_code == 401 and refused.headers["content-type"] == "application/problem+json"
+    got = samples(metrics.text)
+    assert (
+        got[("naftiko_rejections_total", frozenset({"adapter": "shop", "reason": "unauthenticated"}.items()))]
+        == 1
+    )
+    assert (
+        got[
+            (
+                "naftiko_rejections_total",
+                frozenset({"adapter": "control", "reason": "unauthenticated"}.items()),
+            )
+        ]
+        == 1
+    )
+    assert "admin-7f3a" not in metrics.text

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import ConfigError
 from ..expressions import compile_template
+from ..observability import hooks
 from ..problem import Problem, ProblemResponse
 from ..spec import model as m
 from ..spec.checks import Check
@@ -200,6 +201,7 @@ class InboundAuth:
         if admitted:
             await self.app(scope, receive, send)
             return
+        hooks.rejected("unauthenticated")
         reason = "credentials are not valid" if presented else "credentials are missing"
         problem = Problem(
             401,

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..consumes.oauth2 import AuthorizationServer
+from ..observability import hooks
 from ..problem import Problem, ProblemResponse
 from ..spec import model as m
 from .tokens import IntrospectionVerifier, JwksVerifier, TokenRejected, TokenVerifier, ValidationUnavailable
@@ -140,6 +141,7 @@ class ResourceServer:
         params.append(f"resource_metadata={_quoted(self.metadata_url)}")
         challenge = "Bearer " + ", ".join(params)
         title = "Forbidden" if status == 403 else "Unauthorized"
+        hooks.rejected("forbidden" if status == 403 else "unauthenticated")
         await _problem(send, status, title, detail, {"WWW-Authenticate": challenge})
 
 

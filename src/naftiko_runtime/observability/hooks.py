@@ -256,9 +256,13 @@ def retried(namespace: str, operation: str) -> None:
         current.retry(namespace, operation)
 
 
-def rejected(adapter: str, reason: str) -> None:
+def rejected(reason: str, adapter: str | None = None) -> None:
+    """Report a request turned away; ``adapter`` defaults to the one serving the current request."""
     current = observer
     if current is not None:
+        if adapter is None:
+            context = current_request()
+            adapter = context.adapter if context is not None else "-"
         current.rejection(adapter, reason)
 
 
