@@ -16,6 +16,8 @@ FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin naftiko
 COPY --from=build /wheels /wheels
+# the versions are those of the wheels built above (--no-index): nothing to pin here
+# hadolint ignore=DL3013
 RUN pip install --no-cache-dir --no-index --find-links /wheels "naftiko-runtime[otel]" && rm -rf /wheels
 COPY capabilities /capabilities
 USER 10001
