@@ -83,10 +83,11 @@ def line_of(needle: str, text: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def test_rest_and_mcp_are_served_at_their_paths() -> None:
+def test_rest_mcp_and_control_are_served_at_their_paths() -> None:
     assert {t: (k.path, k.stdio is not None) for t, k in ADAPTERS.items()} == {
         "rest": ("/", False),
         "mcp": ("/mcp", True),
+        "control": ("/", False),
     }
 
 
@@ -99,7 +100,7 @@ def test_an_adapter_type_without_a_row_is_reported_where_it_is_declared() -> Non
     assert [f.format() for f in findings] == [
         f"cap.yaml:{line_of('- type: skill', HEAD + REST + SKILL)}:11  "
         "$.capability.exposes[1].type  warning: skill adapter 'shop-skills' is not served by this "
-        "runtime (it serves mcp, rest)"
+        "runtime (it serves control, mcp, rest)"
     ]
     assert result.with_findings(findings).ok  # a warning: the rest of the capability is still served
     assert not result.with_findings(findings).strict().ok
