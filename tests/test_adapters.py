@@ -226,9 +226,9 @@ def test_serve_and_validate_report_the_unserved_adapter_and_the_unenforceable_au
 
 
 def test_a_new_adapter_type_is_one_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stand-in ``control`` adapter: its row alone makes it served (no other module changes)."""
+    """A stand-in ``skill`` adapter: its row alone makes it served (no other module changes)."""
 
-    def build_control(
+    def build_skill(
         adapter: m.ExposesOther, runtime: Runtime, *, host: str, port: int, allow_hosts: Sequence[str] = ()
     ) -> ASGIApp:
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -237,12 +237,12 @@ def test_a_new_adapter_type_is_one_row(monkeypatch: pytest.MonkeyPatch) -> None:
 
         return app
 
-    control = "  - type: control\n    namespace: ops\n    port: 9999\n"
-    unserved = "control adapter 'ops' is not served by this runtime (it serves mcp, rest)"
-    assert [f.message for f in check_adapters(load(REST + control))] == [unserved]
-    row = AdapterKind("control", m.ExposesOther, build_control, path="/")
-    monkeypatch.setitem(ADAPTERS, "control", row)  # type: ignore[index]  # the registry is read-only by type
-    result = load(REST + control)
+    skill = "  - type: skill\n    namespace: ops\n    port: 9999\n"
+    unserved = "skill adapter 'ops' is not served by this runtime (it serves control, mcp, rest)"
+    assert [f.message for f in check_adapters(load(REST + skill))] == [unserved]
+    row = AdapterKind("skill", m.ExposesOther, build_skill, path="/")
+    monkeypatch.setitem(ADAPTERS, "skill", row)  # type: ignore[index]  # the registry is read-only by type
+    result = load(REST + skill)
     assert check_adapters(result) == []
     doc = result.document
     assert doc is not None and doc.capability is not None
