@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from naftiko_runtime.cli import main
 from naftiko_runtime.exposes.control import routes
 from naftiko_runtime.observability import hooks
+from naftiko_runtime.observability.logs import JsonFormatter
 from naftiko_runtime.observability.tracing import Tracing
 from naftiko_runtime.server.assemble import load
 from naftiko_runtime.spec import model as m
@@ -424,3 +426,52 @@ def test_inbound_authentication_guards_the_control_adapter_and_refusals_are_coun
         == 1
     )
     assert "admin-7f3a" not in metrics.text
+
+
+FORWARDING = """\
+naftiko: 1.0.0-alpha2
+info: {label: Forwarding, description: access lines name the operation}
+capability:
+  consumes:
+  - type: http
+    namespace: echo
+    baseUri: http://127.0.0.1:9
+    resources:
+    - name: any
+      path: /any/{rest}
+      operations: [{name: get-any, method: GET, inputParameters: [{name: rest, in: path}]}]
+  exposes:
+  - type: rest
+    namespace: shop
+    port: 0
+    resources:
+    - path: /any/{rest}
+      operations: [{method: GET, call: echo.get-any}]
+    - path: /passthrough/{{path}}
+      forward: {targetNamespace: echo}
+"""
+
+
+def test_access_records_name_operation_and_upstream_and_render_as_json_without_query_values(
+    tmp_path: Path, echo: str, serve_files: ServeFiles, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "forwarding.yaml"
+    path.write_text(FORWARDING, encoding="utf-8")
+    caplog.set_level(logging.INFO, logger="naftiko.access")
+    with serve_files([path], upstreams={"echo": echo}) as adapters:
+        base = adapters[0].url.rstrip("/")
+        assert httpx.get(base + "/any/a", params={"token": "q-secret-1"}).status_code == 200
+        assert httpx.get(base + "/passthrough/x/y").status_code == 200
+    records = [r for r in caplog.records if r.name == "naftiko.access"]
+    fields = [r.fields for r in records]  # type: ignore[attr-defined]
+    assert [
+        (f["operation"], f["path"], f["status"], f["upstream"], f["upstream_status"]) for f in fields
+    ] == [
+        ("GET /any/{rest}", "/any/a", 200, "echo.get-any", 200),
+        ("GET /passthrough/{{path}}", "/passthrough/x/y", 200, "echo (forward)", 200),
+    ]
+    assert all(f["duration_ms"] >= f["upstream_ms"] > 0 for f in fields[:1])
+    lines = [JsonFormatter().format(r) for r in records]
+    first = json.loads(lines[0])
+    assert first["logger"] == "naftiko.access" and first["adapter"] == "shop" and first["level"] == "info"
+    assert "q-secret-1" not in "\n".join(lines) and "token" not in "\n".join(lines)

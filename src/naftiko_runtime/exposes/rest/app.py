@@ -42,7 +42,7 @@ def build_rest_app(
         for op in resource.operations:
             group.endpoints.setdefault(op.method, compile_endpoint(adapter, runtime, resource, op, names))
         if forward is not None and group.forward is None:
-            group.forward = Forward(runtime, forward)
+            group.forward = Forward(runtime, forward, resource.path_template)
 
     document = json.dumps(
         build_openapi(adapter, runtime.document, host=host, port=port),

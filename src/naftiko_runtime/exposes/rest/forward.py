@@ -10,6 +10,7 @@ from starlette.requests import Request
 from ...consumes.http import HttpConsumer
 from ...engine import Outcome, Runtime
 from ...errors import RequestError
+from ...observability.context import note_operation
 from ...spec import model as m
 from .responses import Responder, TooLarge, error_response, outcome_response, problem, read_body, too_large
 
@@ -17,12 +18,15 @@ log = logging.getLogger("naftiko.rest")
 
 
 class Forward:
-    def __init__(self, runtime: Runtime, config: m.ForwardConfig) -> None:
+    def __init__(self, runtime: Runtime, config: m.ForwardConfig, template: str = "") -> None:
         self.runtime = runtime
+        #: the resource's path template, naming the forward in metrics and access lines
+        self.template = template
         self.consumer: HttpConsumer = runtime.consumers[config.target_namespace]
         self.trusted = frozenset(h.lower() for h in config.trusted_headers)
 
     async def respond(self, request: Request, tail: str | None) -> Responder:
+        note_operation(f"{request.method} {self.template}")
         try:
             return await self._proxy(request, tail)
         except RequestError as exc:
