@@ -113,3 +113,42 @@ def test_observer_sees_the_error_of_an_unreachable_upstream(
     assert (name, operation, status) == ("upstream_end", "ping", None)
     assert isinstance(error, UpstreamUnavailableError) and "connection refused" in str(error)
     assert end == ("request_end", ("/down", 502, None))
+
+
+class Tagged(Recorder):
+    """A recorder whose start state names it, so a fan-out that mixed states up would fail its checks."""
+
+    def __init__(self, tag: str, log: list[str]) -> None:
+        super().__init__()
+        self.tag, self.log = tag, log
+
+    def request_start(self, event: hooks.RequestEvent) -> None:
+        super().request_start(event)
+        event.state = "request-span"
+        self.log.append(f"{self.tag} start")
+
+    def request_end(self, event: hooks.RequestEvent) -> None:
+        super().request_end(event)
+        self.log.append(f"{self.tag} end")
+
+
+def test_several_observers_each_keep_their_own_state_and_end_in_reverse_order(
+    tmp_path: Path, echo: str, serve_files: ServeFiles
+) -> None:
+    path = tmp_path / "observed.yaml"
+    path.write_text(CAPABILITY.replace("DEAD_PORT", str(free_port())), encoding="utf-8")
+    log: list[str] = []
+    first, second = Tagged("first", log), Tagged("second", log)
+    previous = hooks.install(hooks.Observers([first, second]))
+    try:
+        with serve_files([path], upstreams={"echo": echo}) as adapters:
+            assert httpx.get(adapters[0].url + "any/x").status_code == 200
+    finally:
+        hooks.install(previous)
+    assert log == ["first start", "second start", "second end", "first end"]
+    assert first.seen == second.seen and [name for name, _ in first.seen] == [
+        "request_start",
+        "upstream_start",
+        "upstream_end",
+        "request_end",
+    ]

@@ -106,56 +106,48 @@ class Observer:
 
 
 class Observers(Observer):
-    """Several observers as one, called in order (ends in reverse order, so spans nest inside timers)."""
+    """Several observers as one, called in order (ends in reverse order, so spans nest inside timers).
+
+    Each observer keeps its own ``state`` on an event: the event carries the list of them between calls.
+    """
 
     def __init__(self, observers: Sequence[Observer]) -> None:
         self.observers = tuple(observers)
-        self.reverse = tuple(reversed(self.observers))
+
+    @staticmethod
+    def _start(calls: Sequence[Callable[[Any], None]], event: Any) -> None:
+        states = []
+        for call in calls:
+            event.state = None
+            call(event)
+            states.append(event.state)
+        event.state = states
+
+    @staticmethod
+    def _end(calls: Sequence[Callable[[Any], None]], event: Any) -> None:
+        states = event.state
+        for i in range(len(calls) - 1, -1, -1):
+            event.state = states[i]
+            calls[i](event)
+        event.state = states
 
     def request_start(self, event: RequestEvent) -> None:
-        states = []
-        for observer in self.observers:
-            event.state = None
-            observer.request_start(event)
-            states.append(event.state)
-        event.state = states
+        self._start([o.request_start for o in self.observers], event)
 
     def request_end(self, event: RequestEvent) -> None:
-        states = event.state
-        for i in range(len(self.observers) - 1, -1, -1):
-            event.state = states[i]
-            self.observers[i].request_end(event)
-        event.state = states
+        self._end([o.request_end for o in self.observers], event)
 
     def tool_start(self, event: ToolEvent) -> None:
-        states = []
-        for observer in self.observers:
-            event.state = None
-            observer.tool_start(event)
-            states.append(event.state)
-        event.state = states
+        self._start([o.tool_start for o in self.observers], event)
 
     def tool_end(self, event: ToolEvent) -> None:
-        states = event.state
-        for i in range(len(self.observers) - 1, -1, -1):
-            event.state = states[i]
-            self.observers[i].tool_end(event)
-        event.state = states
+        self._end([o.tool_end for o in self.observers], event)
 
     def upstream_start(self, event: UpstreamEvent) -> None:
-        states = []
-        for observer in self.observers:
-            event.state = None
-            observer.upstream_start(event)
-            states.append(event.state)
-        event.state = states
+        self._start([o.upstream_start for o in self.observers], event)
 
     def upstream_end(self, event: UpstreamEvent) -> None:
-        states = event.state
-        for i in range(len(self.observers) - 1, -1, -1):
-            event.state = states[i]
-            self.observers[i].upstream_end(event)
-        event.state = states
+        self._end([o.upstream_end for o in self.observers], event)
 
     def retry(self, namespace: str, operation: str) -> None:
         for observer in self.observers:
