@@ -32,7 +32,7 @@ NAFTIKO = ROOT / ".venv" / "bin" / "naftiko"
 BENCH_VENV = WORK / "venv"
 BENCH_PYTHON = BENCH_VENV / "bin" / "python"
 #: uvicorn[standard]: the peer runs on uvloop and httptools, as the floors and ``naftiko serve`` do
-BENCH_REQUIREMENTS = ("fastmcp==4.1.2", "uvicorn[standard]", "aiohttp>=3.9", "py-spy>=0.3")
+BENCH_REQUIREMENTS = ("fastmcp==4.2.3", "uvicorn[standard]", "aiohttp>=3.9", "py-spy>=0.3")
 SHARED_SEED = ROOT.parent / "shared" / "seeds" / "000_bc4b74cf6a97205f.txt"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -2,8 +2,9 @@
 
 Same transport settings as the others: stateless Streamable HTTP with JSON responses at ``/mcp``. The
 bearer token goes upstream as a default header of FastMCP's HTTP client. Runs in the bench venv
-(fastmcp==4.1.2, uvicorn[standard]). ``--loop``/``--http`` pin uvicorn's event loop and HTTP parser to
-what the project's venv has (uvloop and httptools by default), so every server gets the same plumbing.
+(fastmcp==4.2.3, the newest that installs here; uvicorn[standard]). ``--loop``/``--http`` pin uvicorn's
+event loop and HTTP parser to what the project's venv has (uvloop and httptools by default), so every
+server gets the same plumbing.
 
 Usage: python peer_fastmcp.py PORT UPSTREAM_URL [--loop uvloop] [--http httptools]
 """

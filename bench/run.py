@@ -465,6 +465,19 @@ def profile_section(ctx: Context, naftiko_server: Server | None) -> dict[str, An
             target.server.stop()
 
 
+def mcp_vs_rest(rest: dict[str, Any], mcp: dict[str, Any]) -> dict[str, Any]:
+    """naftiko's tools/call next to its REST route, per client count: both call the same upstream
+    operation, so what MCP costs beyond REST is its protocol alone."""
+    table = {"rest": rest["naftiko"], "mcp": mcp["naftiko"]}
+    return {
+        str(c): {
+            "cpu_mcp_over_rest": ratio(table, "mcp", "rest", c, "cpu_us"),
+            "p50_mcp_minus_rest_ms": difference(table, "mcp", "rest", c, "p50_ms"),
+        }
+        for c in CLIENTS
+    }
+
+
 def launch_once(name: str, argv: list[str], ports: list[int], first_url: str | None) -> dict[str, Any]:
     """Launch a server and time it: to every port accepting TCP (``bound_s``), to every port answering HTTP
     (``ready_s``: accepting requests) and, given ``first_url``, to its first 200 (``first_200_s``, through the
@@ -535,7 +548,7 @@ def startup_section(ctx: Context) -> dict[str, Any]:
     result: dict[str, Any] = {
         "floor_rest": repeat_launch(repeats, "startup-floor-rest", floor("floor_rest.py", True)),
         "floor_mcp": repeat_launch(repeats, "startup-floor-mcp", floor("floor_mcp.py", False)),
-        "seed": repeat_launch(repeats, "startup-seed", seed),
+        "seed": repeat_launch(ctx.options.seed_repeats, "startup-seed", seed),
     }
     if "unavailable" in result["seed"]:
         return result
@@ -696,9 +709,35 @@ def goals(results: dict[str, Any]) -> list[dict[str, str]]:
     if "mcp" in results:
         throughput("mcp", "floor", 0.9, "MCP calls/s >= 0.9x MCP floor")
         throughput("mcp", "fastmcp", 3.0, "MCP calls/s >= 3x FastMCP peer")
+        for other, times in (("floor", 3.0), ("fastmcp", 6.0)):
+            for c in CLIENTS:
+                cpu = results["mcp"]["ratios"][str(c)][f"cpu_naftiko_over_{other}"]
+                verdict(
+                    f"MCP CPU/call >= {times:g}x below {'the SDK floor' if other == 'floor' else 'FastMCP'}"
+                    f" at {c}",
+                    None if cpu is None else 1 / cpu >= times,
+                    "pending" if cpu is None else f"{1 / cpu:.2f}x below",
+                )
+    if "mcp" in results and "rest" in results:
+        for c in CLIENTS:
+            r = results["mcp_vs_rest"][str(c)]
+            cpu = r["cpu_mcp_over_rest"]
+            verdict(
+                f"MCP CPU/call <= 1.5x REST's at {c} client(s)",
+                None if cpu is None else cpu <= 1.5,
+                _x(cpu),
+            )
+        d = results["mcp_vs_rest"]["1"]["p50_mcp_minus_rest_ms"]
+        verdict(
+            "MCP p50 at 1 client within 0.3 ms of REST",
+            None if d is None else d <= 0.3,
+            "pending" if d is None else f"{d:+.3f} ms",
+        )
     if "startup" in results:
-        t = results["startup"].get("seed", {}).get("ready_s")
-        verdict("start-up of the seed < 0.5 s", None if t is None else t < 0.5, _s(t))
+        seed = results["startup"].get("seed", {})
+        t = seed.get("ready_s")
+        runs = f" (median of {seed['runs']})" if "runs" in seed else ""
+        verdict("start-up of the seed < 0.5 s", None if t is None else t < 0.5, _s(t) + runs)
         t = results["startup"].get("generated", {}).get("100", {}).get("ready_s")
         verdict("start-up of 100 capabilities < 3 s", None if t is None else t < 3.0, _s(t))
     return verdicts
@@ -796,6 +835,15 @@ def print_report(ctx: Context, results: dict[str, Any]) -> None:
                 f"   {_fmt(r['cpu_naftiko_over_floor'], '.2f', 'x'):>17}"
                 f"   {_fmt(r['cpu_naftiko_over_fastmcp'], '.2f', 'x'):>19}"
                 f"   {_fmt(r['throughput_floor_over_fastmcp'], '.2f', 'x'):>19}"
+            )
+    if "mcp_vs_rest" in results:
+        print("\nMCP vs REST  naftiko's tools/call next to its REST route (the same upstream operation)")
+        print("  clients   MCP/REST CPU per request   p50 MCP-REST")
+        for c in CLIENTS:
+            r = results["mcp_vs_rest"][str(c)]
+            print(
+                f"  {c:>7}   {_fmt(r['cpu_mcp_over_rest'], '.2f', 'x'):>24}"
+                f"   {_fmt(r['p50_mcp_minus_rest_ms'], '+.3f', ' ms'):>12}"
             )
     if "startup" in results:
         print_startup(results["startup"])
@@ -911,6 +959,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.duration = args.duration or (1.0 if args.quick else 5.0)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.startup_repeats = 1 if args.quick else 3
+    args.seed_repeats = 3 if args.quick else 10  # the start-up goal is the median of 10 launches
     return args
 
 
@@ -962,6 +1011,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["rest"] = rest_section(ctx, naftiko)
         if "mcp" in options.sections:
             results["mcp"] = mcp_section(ctx, naftiko)
+        if "rest" in results and "mcp" in results:
+            results["mcp_vs_rest"] = mcp_vs_rest(results["rest"]["table"], results["mcp"]["table"])
         if "profile" in options.sections:
             results["profile"] = profile_section(ctx, naftiko)
         if naftiko is not None:

@@ -367,7 +367,11 @@ capability:
 
 @pytest.fixture(scope="module")
 def capability(tmp_path_factory: pytest.TempPathFactory) -> m.NaftikoDocument:
-    folder = tmp_path_factory.mktemp("inline")
+    return write_capability(tmp_path_factory.mktemp("inline"))
+
+
+def write_capability(folder: Path) -> m.NaftikoDocument:
+    """The inline capability, with its static resources and prompt file, written into ``folder``."""
     (folder / "docs" / "deep").mkdir(parents=True)
     (folder / "docs" / "intro.md").write_text("# Intro\n", encoding="utf-8")
     (folder / "docs" / "deep" / "notes.txt").write_text("deep notes", encoding="utf-8")

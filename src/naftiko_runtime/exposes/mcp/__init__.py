@@ -1,9 +1,11 @@
 """The MCP adapter (``type: mcp``), served with the official ``mcp`` SDK over Streamable HTTP or stdio.
 
-Modules: ``server`` (the SDK server over compiled tools, resources and prompts), ``tools``,
-``resources``, ``prompts``, ``schema`` and ``inputs`` (tool descriptors and JSON Schemas),
-``transport`` (HTTP at ``/mcp`` and stdio), ``checks`` (load-time). This module stays light: the SDK is
-imported only when an MCP adapter is built.
+Modules: ``exposer`` (an adapter compiled: what each MCP method answers, in wire form), ``tools``,
+``resources``, ``prompts``, ``schema`` and ``inputs`` (tool descriptors, JSON Schemas, compiled
+validators), ``fast`` and ``envelope`` (the HTTP fast path and its checks), ``wire`` (JSON-RPC codes),
+``server`` (the SDK's server over the compiled adapter), ``transport`` (HTTP at ``/mcp`` and stdio),
+``checks`` (load-time). None of them but ``server`` imports the SDK, which is loaded only when a request
+or stdio needs it.
 """
 
 from __future__ import annotations

@@ -6,13 +6,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import mcp_types as types
-from mcp import MCPError
+from typing import Any
 
 from ...errors import ConfigError
 from ...spec import model as m
 from .checks import location_path
+from .wire import INVALID_PARAMS, ProtocolError, present
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
@@ -22,23 +21,25 @@ class Prompt:
     spec: m.McpPrompt
     messages: tuple[tuple[str, str], ...]  # (role, template)
 
-    def descriptor(self) -> types.Prompt:
+    def descriptor(self) -> dict[str, Any]:
+        """What ``prompts/list`` says about the prompt, in wire form."""
         args = [
-            types.PromptArgument(name=a.name, title=a.label, description=a.description, required=a.required)
+            present(name=a.name, title=a.label, description=a.description, required=a.required)
             for a in self.spec.arguments
         ]
-        return types.Prompt(
+        return present(
             name=self.spec.name,
             title=self.spec.label,
             description=self.spec.description,
             arguments=args or None,
         )
 
-    def render(self, arguments: Mapping[str, str]) -> types.GetPromptResult:
+    def render(self, arguments: Mapping[str, str]) -> dict[str, Any]:
+        """The ``prompts/get`` result, in wire form."""
         missing = [a.name for a in self.spec.arguments if a.required and not arguments.get(a.name)]
         if missing:
-            raise MCPError(
-                types.INVALID_PARAMS, f"Prompt '{self.spec.name}' needs argument(s): {', '.join(missing)}"
+            raise ProtocolError(
+                INVALID_PARAMS, f"Prompt '{self.spec.name}' needs argument(s): {', '.join(missing)}"
             )
         declared = {a.name for a in self.spec.arguments}
 
@@ -49,13 +50,13 @@ class Prompt:
             return "" if name in declared else match.group(0)  # single pass: values are not re-read
 
         messages = [
-            types.PromptMessage(
-                role="assistant" if role == "assistant" else "user",
-                content=types.TextContent(text=_PLACEHOLDER.sub(fill, template)),
-            )
+            {
+                "role": "assistant" if role == "assistant" else "user",
+                "content": {"type": "text", "text": _PLACEHOLDER.sub(fill, template)},
+            }
             for role, template in self.messages
         ]
-        return types.GetPromptResult(description=self.spec.description, messages=messages)
+        return present(description=self.spec.description, messages=messages)
 
 
 def compile_prompt(prompt: m.McpPrompt, base: Path) -> Prompt:

@@ -8,16 +8,20 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import anyio
-import mcp_types as types
 
 from ...engine import Invocation, Outcome, Runtime
 from ...errors import ConfigError
 from ...spec import model as m
 from .checks import location_path
 from .tools import to_json
+from .wire import present
+
+#: a wire object (``Resource``, ``ResourceTemplate``, ``ReadResourceResult``)
+Wire = dict[str, Any]
 
 #: a static resource's path segments: no leading dot, so no ``..`` and no hidden files
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
@@ -27,7 +31,7 @@ _URI_VAR = re.compile(r"\{([A-Za-z0-9_.-]+)\}")
 @dataclass(frozen=True, slots=True)
 class Resource:
     spec: m.McpResource
-    listing: tuple[types.Resource, ...] = ()  # what resources/list shows (nothing for a template)
+    listing: tuple[Wire, ...] = ()  # what resources/list shows (nothing for a template)
     invocation: Invocation | None = None
     pattern: re.Pattern[str] | None = None  # a templated URI
     root: Path | None = None  # a static file or folder
@@ -57,37 +61,32 @@ class Resource:
         names = _URI_VAR.findall(self.spec.uri)
         return {name: unquote(match.group(f"v{i}")) for i, name in enumerate(names)}
 
-    def template(self) -> types.ResourceTemplate:
-        return types.ResourceTemplate(
-            uri_template=self.spec.uri,
+    def template(self) -> Wire:
+        return present(
+            uriTemplate=self.spec.uri,
             name=self.spec.name,
             title=self.spec.label,
             description=self.spec.description,
-            mime_type=self.mime_type,
+            mimeType=self.mime_type,
         )
 
-    async def read_file(self, path: Path, uri: str) -> types.ReadResourceResult:
+    async def read_file(self, path: Path, uri: str) -> Wire:
         data = await anyio.to_thread.run_sync(path.read_bytes)
         mime = self.spec.mime_type or mimetypes.guess_type(path.name)[0] or "text/plain"
-        contents: types.TextResourceContents | types.BlobResourceContents
         try:
-            contents = types.TextResourceContents(uri=uri, mime_type=mime, text=data.decode("utf-8"))
+            contents = {"uri": uri, "mimeType": mime, "text": data.decode("utf-8")}
         except UnicodeDecodeError:
-            contents = types.BlobResourceContents(
-                uri=uri, mime_type=mime, blob=base64.b64encode(data).decode("ascii")
-            )
-        return types.ReadResourceResult(contents=[contents])
+            contents = {"uri": uri, "mimeType": mime, "blob": base64.b64encode(data).decode("ascii")}
+        return {"contents": [contents]}
 
-    def contents(self, uri: str, outcome: Outcome) -> types.ReadResourceResult:
+    def contents(self, uri: str, outcome: Outcome) -> Wire:
         if outcome.raw is not None:
             text = outcome.raw.decode("utf-8", "replace")
             mime = self.spec.mime_type or outcome.content_type or "text/plain"
         else:
             text = "" if outcome.empty else to_json(outcome.data)
             mime = self.mime_type
-        return types.ReadResourceResult(
-            contents=[types.TextResourceContents(uri=uri, mime_type=mime, text=text)]
-        )
+        return {"contents": [{"uri": uri, "mimeType": mime, "text": text}]}
 
 
 def _inside(root: Path, parts: list[str]) -> Path | None:
@@ -97,12 +96,10 @@ def _inside(root: Path, parts: list[str]) -> Path | None:
     return target if target.is_relative_to(root) and target.is_file() else None
 
 
-def _static_listing(res: m.McpResource, root: Path) -> tuple[types.Resource, ...]:
-    def entry(uri: str, name: str, path: Path) -> types.Resource:
+def _static_listing(res: m.McpResource, root: Path) -> tuple[Wire, ...]:
+    def entry(uri: str, name: str, path: Path) -> Wire:
         mime = res.mime_type or mimetypes.guess_type(path.name)[0] or "text/plain"
-        return types.Resource(
-            uri=uri, name=name, title=res.label, description=res.description, mime_type=mime
-        )
+        return present(uri=uri, name=name, title=res.label, description=res.description, mimeType=mime)
 
     if root.is_file():
         return (entry(res.uri, res.name, root),)
@@ -123,12 +120,12 @@ def compile_resource(adapter: m.ExposesMcp, runtime: Runtime, res: m.McpResource
         return Resource(res, listing=_static_listing(res, root), root=root)
     invocation = runtime.invocation(res.name, res.invocable)
     if not _URI_VAR.search(res.uri):
-        listed = types.Resource(
+        listed = present(
             uri=res.uri,
             name=res.name,
             title=res.label,
             description=res.description,
-            mime_type=res.mime_type or "application/json",
+            mimeType=res.mime_type or "application/json",
         )
         return Resource(res, listing=(listed,), invocation=invocation)
     pieces, pos = [], 0

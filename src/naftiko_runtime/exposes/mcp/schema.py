@@ -8,10 +8,10 @@ Mapped leaf values are not typed, because the shaper passes them through as the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import mcp_types as types
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, best_match
 
@@ -24,7 +24,7 @@ from .inputs import Sources, declared_input_schema, derived_input_schema, plain,
 # --- tools ----------------------------------------------------------------------------------------------
 
 
-def tool_descriptor(sources: Sources, tool: m.McpTool) -> types.Tool:
+def tool_descriptor(sources: Sources, tool: m.McpTool) -> dict[str, Any]:
     """What ``tools/list`` says about a tool. A ``ref`` tool inherits its aggregate function's name,
     description, inputs (when it declares none) and hints derived from the function's semantics."""
     own = tool.invocable
@@ -51,26 +51,27 @@ def tool_descriptor(sources: Sources, tool: m.McpTool) -> types.Tool:
     elif fn is not None and not fn.invocable.steps:
         out = output_schema(fn.invocable.output_parameters, mock=fn.invocable.call is None)
 
-    return types.Tool(
-        name=tool.name or (fn.name if fn else ""),
-        title=tool.label,
-        description=tool.description or (fn.description if fn else None),
-        input_schema=schema,
-        output_schema=out,
-        annotations=_annotations(_semantic_hints(tool, fn) if fn else tool.hints),
-    )
+    descriptor = {
+        "name": tool.name or (fn.name if fn else ""),
+        "title": tool.label,
+        "description": tool.description or (fn.description if fn else None),
+        "inputSchema": schema,
+        "outputSchema": out,
+        "annotations": _annotations(_semantic_hints(tool, fn) if fn else tool.hints),
+    }
+    return {key: value for key, value in descriptor.items() if value is not None}
 
 
-def _annotations(hints: m.McpToolHints | None) -> types.ToolAnnotations | None:
+def _annotations(hints: m.McpToolHints | None) -> dict[str, bool] | None:
     if hints is None:
         return None
-    annotations = types.ToolAnnotations(
-        read_only_hint=hints.read_only,
-        destructive_hint=hints.destructive,
-        idempotent_hint=hints.idempotent,
-        open_world_hint=hints.open_world,
-    )
-    return annotations if annotations != types.ToolAnnotations() else None
+    annotations = {
+        "readOnlyHint": hints.read_only,
+        "destructiveHint": hints.destructive,
+        "idempotentHint": hints.idempotent,
+        "openWorldHint": hints.open_world,
+    }
+    return {key: value for key, value in annotations.items() if value is not None} or None
 
 
 def _semantic_hints(tool: m.McpTool, fn: m.AggregateFunction) -> m.McpToolHints | None:
@@ -156,6 +157,48 @@ def compile_validator(schema: Mapping[str, Any], what: str) -> Draft202012Valida
     return Draft202012Validator(schema)
 
 
+#: a compiled yes/no check of an instance against a schema
+Check = Callable[[Any], bool]
+
+
+def compile_check(schema: Mapping[str, Any]) -> Check:
+    """The schema compiled to Python code once (fastjsonschema), for the question every call asks: is
+    this valid? Its verdict "invalid" is confirmed by the jsonschema validator, which also words the
+    problem, so a rejection never depends on where the two implementations differ (e.g. ``1.0`` as an
+    integer)."""
+    if _NEWER_KEYWORDS & _keywords(schema):
+        return Draft202012Validator(schema).is_valid  # draft-07 code would ignore them
+    try:
+        validate = fastjsonschema.compile(dict(schema), use_default=False, use_formats=False)
+    except (fastjsonschema.JsonSchemaDefinitionException, ValueError, TypeError):
+        # a construct it does not compile (e.g. a 2020-12-only keyword in declared items): interpret
+        return Draft202012Validator(schema).is_valid
+
+    def check(instance: Any) -> bool:
+        try:
+            validate(instance)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return check
+
+
+#: 2019-09/2020-12 keywords a draft-07 compiler would silently ignore
+_NEWER_KEYWORDS = frozenset(
+    {"prefixItems", "$defs", "$dynamicRef", "$anchor", "dependentRequired", "dependentSchemas"}
+    | {"unevaluatedProperties", "unevaluatedItems", "minContains", "maxContains", "$schema"}
+)
+
+
+def _keywords(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        return set(node).union(*(_keywords(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_keywords(v) for v in node))
+    return set()
+
+
 def schema_problem(validator: Draft202012Validator, instance: Any, noun: str = "argument") -> str | None:
     """The most relevant violation of ``instance``, naming the ``noun`` and the rule; None when valid."""
     errors = list(validator.iter_errors(instance))
@@ -177,4 +220,11 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["compile_validator", "output_schema", "schema_problem", "tool_descriptor"]
+__all__ = [
+    "Check",
+    "compile_check",
+    "compile_validator",
+    "output_schema",
+    "schema_problem",
+    "tool_descriptor",
+]

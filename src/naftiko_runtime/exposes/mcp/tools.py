@@ -1,18 +1,19 @@
 """MCP tools, compiled: descriptor, input and output validators, and the core invocation.
 
-A call validates its arguments, runs the :class:`~naftiko_runtime.engine.Invocation` and turns the
+A call validates its arguments (a check compiled at load; the jsonschema walk only to word a
+rejection), runs the :class:`~naftiko_runtime.engine.Invocation` and turns the
 :class:`~naftiko_runtime.engine.Outcome` or the :class:`~naftiko_runtime.errors.RequestError` into a
-``CallToolResult``; the error's fields are those every surface reports (:func:`error_fields`).
+``CallToolResult`` in its wire form (a plain dict: the fast path serializes it once, the SDK path
+validates it into its model); the error's fields are those every surface reports (:func:`error_fields`).
+Nothing here imports the MCP SDK.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import mcp_types as types
 from jsonschema import Draft202012Validator
 
 from ...engine import Invocation, Outcome, Runtime
@@ -20,15 +21,26 @@ from ...errors import InvalidInputError, RequestError, TemplateError, UpstreamSt
 from ...problem import error_fields
 from ...spec import model as m
 from .inputs import Sources
-from .schema import compile_validator, schema_problem, tool_descriptor
+from .schema import Check, compile_check, compile_validator, schema_problem, tool_descriptor
+from .wire import dumps, loads
+
+#: a ``CallToolResult`` as it goes on the wire
+Result = dict[str, Any]
 
 
 def to_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return dumps(value).decode()
 
 
-def text_content(text: str) -> list[types.ContentBlock]:
-    return [types.TextContent(text=text)]
+def text_content(text: str) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": text}]
+
+
+def tool_result(text: str, structured: Any = None, *, is_error: bool = False) -> Result:
+    result: Result = {"content": text_content(text), "isError": is_error}
+    if structured is not None:
+        result["structuredContent"] = structured
+    return result
 
 
 def _json_kind(value: Any) -> str:
@@ -47,21 +59,30 @@ def _clip(text: str, limit: int = 300) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Tool:
-    descriptor: types.Tool
+    #: what ``tools/list`` says about the tool, in wire form
+    descriptor: dict[str, Any]
     invocation: Invocation
     redact: Callable[[str], str]
+    check: Check
     validator: Draft202012Validator
     output_validator: Draft202012Validator | None
+    output_check: Check | None
     defaults: Mapping[str, Any]
 
     @property
     def name(self) -> str:
-        return self.descriptor.name
+        return str(self.descriptor["name"])
 
-    async def call(self, arguments: Mapping[str, Any]) -> types.CallToolResult:
-        problem = schema_problem(self.validator, arguments)
-        if problem is not None:
-            return self._error(f"Invalid arguments for {self.name}: {problem}")
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = self.descriptor["inputSchema"]
+        return schema
+
+    async def call(self, arguments: Mapping[str, Any]) -> Result:
+        if not self.check(arguments):
+            problem = schema_problem(self.validator, arguments)
+            if problem is not None:
+                return self._error(f"Invalid arguments for {self.name}: {problem}")
         inputs = {**{k: v for k, v in self.defaults.items() if k not in arguments}, **arguments}
         try:
             outcome = await self.invocation.run(inputs)
@@ -71,11 +92,11 @@ class Tool:
             return self._error(f"{self.name} failed: {exc.detail}", exc)
         return self._result(outcome)
 
-    def _result(self, outcome: Outcome) -> types.CallToolResult:
+    def _result(self, outcome: Outcome) -> Result:
         structured: dict[str, Any] | None = None
         if outcome.raw_json:
             try:
-                outcome = Outcome(outcome.status, data=json.loads(outcome.raw or b""))
+                outcome = Outcome(outcome.status, data=loads(outcome.raw or b""))
             except ValueError:
                 return self._error(f"{self.name} failed: the upstream answered with invalid JSON")
         if outcome.raw is not None:
@@ -83,8 +104,9 @@ class Tool:
         elif outcome.empty:
             structured = {"status": outcome.status}  # the upstream answered with no body: say so
             text = to_json(structured)
-            if self.output_validator is not None and not self.output_validator.is_valid(structured):
-                structured = {}
+            if self.output_check is not None and not self.output_check(structured):
+                if self.output_validator is not None and not self.output_validator.is_valid(structured):
+                    structured = {}
         else:
             text = to_json(outcome.data)
             structured = outcome.data if isinstance(outcome.data, dict) else None
@@ -93,7 +115,7 @@ class Tool:
             # an upstream echoed a bound secret back: it leaves neither as text nor as structured content
             text = scrubbed
             if structured is not None:
-                structured = json.loads(scrubbed)
+                structured = loads(scrubbed)
         if self.output_validator is not None:
             if structured is None:
                 kind = "a text body" if outcome.raw is not None else _json_kind(outcome.data)
@@ -101,32 +123,37 @@ class Tool:
                     f"{self.name}: the result is {kind}, not the object its outputParameters declare: "
                     f"{_clip(text)}"
                 )
-            problem = schema_problem(self.output_validator, structured, "output")
-            if problem is not None:
-                return self._error(f"{self.name}: the result does not fit its outputParameters: {problem}")
-        return types.CallToolResult(content=text_content(text), structured_content=structured)
+            if self.output_check is not None and not self.output_check(structured):
+                problem = schema_problem(self.output_validator, structured, "output")
+                if problem is not None:
+                    return self._error(
+                        f"{self.name}: the result does not fit its outputParameters: {problem}"
+                    )
+        return tool_result(text, structured)
 
-    def _error(self, text: str, exc: RequestError | None = None) -> types.CallToolResult:
+    def _error(self, text: str, exc: RequestError | None = None) -> Result:
         structured = None
-        if exc is not None and self.descriptor.output_schema is None:
+        if exc is not None and "outputSchema" not in self.descriptor:
             error = error_fields(exc)
             if isinstance(exc, UpstreamStatusError) and exc.body is not None:
                 error["upstreamBody"] = exc.body
             structured = {"error": error}
-        return types.CallToolResult(content=text_content(text), structured_content=structured, is_error=True)
+        return tool_result(text, structured, is_error=True)
 
 
 def compile_tool(adapter: m.ExposesMcp, runtime: Runtime, tool: m.McpTool) -> Tool:
     sources = Sources(runtime.document, runtime.bind_scopes)
     descriptor = tool_descriptor(sources, tool)
-    name = descriptor.name
+    name = descriptor["name"]
     invocation = runtime.invocation(name, tool.invocable)
-    schema, out = descriptor.input_schema, descriptor.output_schema
+    schema, out = descriptor["inputSchema"], descriptor.get("outputSchema")
     return Tool(
         descriptor=descriptor,
         invocation=invocation,
         redact=runtime.redact,
+        check=compile_check(schema),
         validator=compile_validator(schema, f"MCP tool '{name}' input schema"),
         output_validator=compile_validator(out, f"MCP tool '{name}' output schema") if out else None,
+        output_check=compile_check(out) if out else None,
         defaults={k: s["default"] for k, s in schema.get("properties", {}).items() if "default" in s},
     )
