@@ -77,13 +77,13 @@ def test_validate_can_take_the_same_findings_as_warnings() -> None:
 def test_an_outbound_auth_type_with_no_row_is_an_error_and_refused_at_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delitem(OUTBOUND_AUTH, "oauth2")  # every alpha2 type has a row: take one away
-    text = capability(consumer(auth="oauth2"))
+    monkeypatch.delitem(OUTBOUND_AUTH, "digest")  # every alpha2 type has a row: take one away
+    text = capability(consumer(auth="digest"))
     assert findings(text) == [
-        "cap.yaml:9:13  $.capability.consumes[0].authentication.type  error: outbound oauth2 "
-        "authentication is not supported by this runtime (supported: apikey, basic, bearer, digest)"
+        "cap.yaml:9:13  $.capability.consumes[0].authentication.type  error: outbound digest "
+        "authentication is not supported by this runtime (supported: apikey, basic, bearer, oauth2)"
     ]
-    with pytest.raises(UnsupportedFeatureError, match="outbound oauth2 authentication"):
+    with pytest.raises(UnsupportedFeatureError, match="outbound digest authentication"):
         Runtime(load_text(text, "cap.yaml").require())
 
 
@@ -148,8 +148,8 @@ def echo() -> Iterator[str]:
 
 
 def test_an_auth_row_is_all_a_new_scheme_needs(monkeypatch: pytest.MonkeyPatch, echo: str) -> None:
-    monkeypatch.setitem(OUTBOUND_AUTH, "oauth2", _StaticToken)  # type: ignore[arg-type]
-    text = capability(consumer(auth="oauth2"))
+    monkeypatch.setitem(OUTBOUND_AUTH, "digest", _StaticToken)  # type: ignore[arg-type]
+    text = capability(consumer(auth="digest"))
     assert findings(text) == []
     doc = load_text(text, "cap.yaml").require()
 

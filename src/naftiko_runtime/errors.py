@@ -14,6 +14,7 @@ the parameter, JSON path or upstream status involved and never a bound value::
     └── RequestError                 one call failed; ``status`` is the HTTP status REST answers with
         ├── InvalidInputError   400  a caller's input is missing or malformed
         ├── TemplateError       400  a template names a value that the call does not have
+        ├── MisconfiguredError  500  the server cannot make the call as configured (a credential's value)
         └── UpstreamError       502  the consumed API failed us
             ├── UpstreamStatusError     its status (4xx passes through, 5xx becomes 502)
             ├── UpstreamTimeoutError    504
@@ -107,6 +108,13 @@ class TemplateError(RequestError):
     def __init__(self, detail: str, *, name: str) -> None:
         super().__init__(detail, parameter=name)
         self.name = name
+
+
+class MisconfiguredError(RequestError):
+    """The call cannot be made as the server is configured: never the caller's fault."""
+
+    status = 500
+    title = "Server misconfigured"
 
 
 class UpstreamError(RequestError):

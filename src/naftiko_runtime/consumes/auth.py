@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..errors import RequestError, UnsupportedFeatureError
+from ..errors import MisconfiguredError, RequestError, TemplateError, UnsupportedFeatureError
 from ..expressions import Template, compile_template
 from ..spec import model as m
 from .oauth2 import client_credentials
@@ -41,7 +41,12 @@ class Field:
     def text(self, scopes: Scopes) -> str:
         if self.static is not None:
             return self.static
-        return self.template.render(scopes, what=self.label)
+        try:
+            return self.template.render(scopes, what=self.label)
+        except TemplateError as exc:  # a credential the call cannot complete is the server's problem
+            raise MisconfiguredError(
+                f"the server is misconfigured: {self.label} needs '{exc.name}', which this call does not have"
+            ) from None
 
 
 def compile_field(auth: Any, name: str, bind_scopes: Scopes) -> Field:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..expressions import ExpressionError, compile_jsonpath, compile_path, compile_template, has_template
 from . import model as m
+from .credentials import check_credentials
 from .findings import Path
 
 Check = tuple[str, Path, str, bool]
@@ -25,6 +26,7 @@ def check_document(doc: m.NaftikoDocument) -> Iterator[Check]:
     if cap is None:
         return
     yield from _check_consumers(cap.consumes)
+    yield from check_credentials(doc)
     yield from _check_namespaces(cap)
     yield from _check_ports(cap)
     consumers = {c.namespace: c for c in cap.consumes}
