@@ -6,10 +6,10 @@ once at start-up from the binds, where a request presents it and the ``WWW-Authe
 every comparison is constant-time, and a request without valid credentials gets a 401 problem before it
 reaches the adapter.
 
-``oauth2`` makes the adapter an OAuth 2.1 protected resource (:mod:`.resource_server`, imported only
-when an adapter declares it). A type with no row (``digest`` needs a nonce exchange) cannot be enforced:
-:func:`check_authentication` reports it at load, and :func:`protect` refuses it with a
-:class:`ConfigError`, so such an adapter is never served open.
+``digest`` runs the RFC 7616 nonce exchange (:mod:`.digest`); ``oauth2`` makes the adapter an OAuth 2.1
+protected resource (:mod:`.resource_server`, imported only when an adapter declares it). A type with no
+row cannot be enforced: :func:`check_authentication` reports it at load, and :func:`protect` refuses it
+with a :class:`ConfigError`, so such an adapter is never served open.
 """
 
 from __future__ import annotations
@@ -144,9 +144,23 @@ def _oauth2_guard(app: ASGIApp, adapter: m.Exposes, auth: m.AuthOAuth2, scopes: 
     return ResourceServer(app, auth, verifier, mcp=adapter.type == "mcp")
 
 
+def _digest_guard(app: ASGIApp, adapter: m.Exposes, auth: m.AuthDigest, scopes: Scopes) -> ASGIApp:
+    from .digest import DigestAuth
+
+    def render(text: str) -> str:
+        return compile_template(text).render(scopes, what="inbound digest credential")
+
+    username, password = render(auth.username), render(auth.password)
+    if not username or not password:
+        raise ConfigError("the inbound digest credential renders empty; refusing to serve")
+    realm = adapter.namespace or adapter.type
+    return DigestAuth(app, username, password, realm=realm, mcp=adapter.type == "mcp")
+
+
 #: auth ``type`` -> its guard; a type with no row is refused, never served open
 INBOUND: Mapping[str, Guard] = {
     **{kind: _credential_guard for kind in CREDENTIALS},
+    "digest": _digest_guard,
     "oauth2": _oauth2_guard,
 }
 

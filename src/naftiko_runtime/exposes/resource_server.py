@@ -160,7 +160,7 @@ def _bearer(scope: Scope) -> tuple[str | None, list[tuple[bytes, bytes]]]:
 
 
 async def _problem(
-    send: Send, status: int, title: str, detail: str, headers: Mapping[str, str] | None = None
+    send: Send, status: int, title: str, detail: str, extra: Mapping[str, str] | None = None
 ) -> None:
-    sent = {"Cache-Control": "no-store", **(headers or {})}
-    await ProblemResponse(Problem(status, title, detail, headers=sent)).emit(send)
+    headers = {"Cache-Control": "no-store", **(extra or {})}
+    await ProblemResponse(Problem(status, title, detail, headers=headers)).emit(send)
