@@ -505,6 +505,9 @@ def test_seed_keeps_serving_after_upstream_failures(
         for _ in range(3):
             body = _problem(client.get("/v1/workflows/runs/r1"), 502)
             assert body["operation"] == "inngest-workflow.getCanonicalRun"
-        _problem(client.post("/v1/workflows/trigger/k", content=b"{oops"), 400)
+        malformed = client.post(
+            "/v1/workflows/trigger/k", content=b"{oops", headers={"content-type": "application/json"}
+        )
+        _problem(malformed, 400)
         assert client.get("/openapi.json").status_code == 200
         assert len(client.get("/openapi.json").json()["paths"]) == 5

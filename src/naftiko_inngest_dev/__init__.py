@@ -64,7 +64,7 @@ Config file (YAML or JSON; every key optional)::
       - {path: "^/v2/runs/", action: delay, ms: 1500, times: 1}
       - {method: POST, path: "^/e/", action: reset, phase: after, times: 1}
 
-Fault rule keys: ``action`` (delay|status|reset|hang), ``path`` (regex, searched), ``method``,
+Fault rule keys: ``action`` (delay|status|reset|hang|slow|truncate), ``path`` (regex, searched), ``method``,
 ``match_headers`` ({name: regex}), ``nth`` (int or list, 1-based count of matching requests), ``every``,
 ``times``, ``probability`` (seeded by ``fault_seed``), ``phase`` (before|after), ``ms``, ``status``,
 ``body`` (JSON value or text; default: an Inngest-shaped error body), ``headers``, ``content_type``, ``id``.

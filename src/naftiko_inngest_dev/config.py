@@ -16,7 +16,7 @@ import yaml
 
 STEP_OPS = ("RUN", "SLEEP", "WAIT_FOR_EVENT", "INVOKE", "SEND_EVENT", "AI_GATEWAY", "WAIT_FOR_SIGNAL")
 APP_METHODS = ("SERVE", "CONNECT", "API")
-FAULT_ACTIONS = ("delay", "status", "reset", "hang")
+FAULT_ACTIONS = ("delay", "status", "reset", "hang", "slow", "truncate")
 FAULT_PHASES = ("before", "after")
 
 

@@ -9,6 +9,9 @@ the first rule that fires decides what happens:
 * ``reset``  — drop the TCP connection without any response (RST), the client sees a connection error;
 * ``hang``   — never answer: wait until the client gives up, ``POST /_stub/reset``, or ``ms`` elapses
   (then the connection is dropped).
+* ``slow``   — let the real handler answer, then send its body in 16-byte pieces, ``ms`` apart;
+* ``truncate`` — let the real handler answer, then send its head (full ``Content-Length``) and half its
+  body, and drop the connection.
 
 With ``phase: after`` the real handler runs first (its side effect happens) and its reply is then
 delayed, replaced or dropped — the "accepted, then the reply was lost" case for idempotent retries.
@@ -378,6 +381,9 @@ class StubLayer:
         self, rule: FaultRule, scope: Scope, receive: Receive, replay: Receive, send: Send, path: str
     ) -> None:
         spec = rule.spec
+        if spec.action in ("slow", "truncate"):
+            await self._mangle(spec, scope, receive, replay, send)
+            return
         if spec.phase == "after":
             captured: list[Message] = []
 
@@ -402,6 +408,28 @@ class StubLayer:
             await drop_connection(receive, send)
         else:  # hang
             await self._hang(spec, receive, send)
+
+    async def _mangle(
+        self, spec: FaultSpec, scope: Scope, receive: Receive, replay: Receive, send: Send
+    ) -> None:
+        """The real reply, sent slowly (``slow``) or cut in half (``truncate``)."""
+        captured: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            captured.append(message)
+
+        await self.app(scope, replay, capture)
+        start = next(m for m in captured if m["type"] == "http.response.start")
+        body = b"".join(m.get("body", b"") for m in captured if m["type"] == "http.response.body")
+        await send(start)
+        if spec.action == "truncate":
+            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+            await drop_connection(receive, send)
+            return
+        for i in range(0, len(body), 16):
+            await send({"type": "http.response.body", "body": body[i : i + 16], "more_body": True})
+            await asyncio.sleep(spec.ms / 1000)
+        await send({"type": "http.response.body", "body": b""})
 
     async def _hang(self, spec: FaultSpec, receive: Receive, send: Send) -> None:
         disconnect = asyncio.ensure_future(_wait_disconnect(receive))

@@ -9,16 +9,19 @@ leaves the process (errors, logs, upstream excerpts).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import yaml
 
 from .errors import BindingError
+from .expressions import SEGMENT_SAFE
 from .spec.findings import format_path
 from .spec.model import Binding, NaftikoDocument
 
@@ -54,8 +57,26 @@ class Bindings:
         return f"Bindings(keys={sorted(self.flat)})"
 
 
+def wire_forms(value: str) -> set[str]:
+    """Every form a value can take on the wire: as it is, percent-encoded as a query or form value and
+    as a path segment, inside a JSON string (either escaping), and base64-encoded (as in basic auth)."""
+    forms = {
+        value,
+        quote(value, safe=""),
+        quote(value, safe=SEGMENT_SAFE),
+        quote_plus(value),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        base64.b64encode(value.encode()).decode("ascii"),
+        base64.urlsafe_b64encode(value.encode()).decode("ascii"),
+    }
+    # base64 may end in padding that the surrounding text does not keep
+    forms.update({f.rstrip("=") for f in forms if f.endswith("=") and len(f.rstrip("=")) >= 4})
+    return forms
+
+
 class Redactor:
-    """Replaces every bound value (and its URL-encoded form) in a text with ``***``."""
+    """Replaces every bound value, in every form it takes on the wire (:func:`wire_forms`), with ``***``."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._pattern: re.Pattern[str] | None = None
@@ -64,13 +85,11 @@ class Redactor:
         self.update(secrets)
 
     def update(self, secrets: Iterable[str]) -> None:
-        from urllib.parse import quote
-
         known = set(self._needles)
         for s in secrets:
             # very short values would redact ordinary words; a secret shorter than 4 chars is no secret
             if len(s) >= 4:
-                known.update((str(s), quote(str(s), safe="")))
+                known.update(wire_forms(str(s)))
         # longest first, so a secret that contains another is replaced whole
         ordered = sorted(known, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(k) for k in ordered)) if ordered else None

@@ -20,9 +20,10 @@ from pathlib import Path
 from . import SPEC_VERSION, __version__
 from .binds import parse_dotenv
 from .consumes.http import Timeouts
+from .consumes.policies import PolicySettings, flag_settings, load_settings
 from .control_cli import COMMANDS as CONTROL_COMMANDS
 from .control_cli import add_control_commands, control_command
-from .errors import BindingError, NaftikoError, SpecError, UsageError
+from .errors import BindingError, ConfigError, NaftikoError, SpecError, UsageError
 from .spec.loader import load_file
 
 # The parser is built for every command, so the server stack (uvicorn, aiohttp, Starlette) is imported
@@ -182,6 +183,33 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="give up connecting to an upstream after SECONDS (default %(default)g)",
     )
     parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=512,  # server.guard.DEFAULT_MAX_IN_FLIGHT (the server package is imported only to serve)
+        metavar="N",
+        help="requests each adapter runs at once (default %(default)d); one more gets 503 + Retry-After",
+    )
+    parser.add_argument(
+        "--upstream-config",
+        default=None,
+        metavar="FILE",
+        help="per-namespace timeouts, retries, limits and circuit breakers (YAML or JSON; see README)",
+    )
+    parser.add_argument(
+        "--upstream-limit",
+        action="append",
+        default=[],
+        metavar="NAMESPACE=N",
+        help="at most N calls in flight to a consumed namespace ('*' for all); more wait briefly, then 503",
+    )
+    parser.add_argument(
+        "--upstream-attempts",
+        action="append",
+        default=[],
+        metavar="NAMESPACE=N",
+        help="attempts at most for calls that are safe to repeat ('*' for all; 1 turns retries off)",
+    )
+    parser.add_argument(
         "--allow-host",
         action="append",
         default=[],
@@ -261,6 +289,8 @@ def serve_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if args.reload and (args.stdio or args.workers > 1):
             raise UsageError("--reload watches files for one process: not with --stdio or --workers")
         ports, upstreams = _ports(args.port), _upstreams(args.upstream)
+        if args.max_in_flight < 1:
+            raise UsageError("--max-in-flight must be at least 1")
         if args.upstream_timeout <= 0 or args.connect_timeout <= 0:
             raise UsageError("--upstream-timeout and --connect-timeout must be positive")
         plan = prepare(
@@ -272,6 +302,8 @@ def serve_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             strict=args.strict,
             stdio=args.stdio,
             timeouts=Timeouts(connect=args.connect_timeout, total=args.upstream_timeout),
+            policies=_policies(args),
+            max_in_flight=args.max_in_flight,
             allow_hosts=args.allow_host,
             on_finding=lambda f: say(f.format()),
             reuse_port=args.workers > 1,
@@ -303,6 +335,16 @@ def serve_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     finally:
         plan.close()
     return 0
+
+
+def _policies(args: argparse.Namespace) -> PolicySettings:
+    """The runtime config file, then the flags over it."""
+    settings = load_settings(args.upstream_config) if args.upstream_config else PolicySettings()
+    try:
+        settings = flag_settings("--upstream-limit", "limit", args.upstream_limit).over(settings)
+        return flag_settings("--upstream-attempts", "attempts", args.upstream_attempts).over(settings)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _stderr(line: str) -> None:

@@ -2,7 +2,9 @@
 
 Start-up failures stop the runtime before anything listens (``exit_code`` is what ``naftiko`` exits
 with); request-time failures become one HTTP problem or one MCP ``isError`` result. Every message names
-the parameter, JSON path or upstream status involved and never a bound value::
+the parameter, JSON path or upstream status involved and never a bound value. A request error may carry
+``retry_after`` (seconds): when to try again, sent as a ``Retry-After`` header over HTTP and in the error
+result over MCP::
 
     NaftikoError
     ├── ConfigError                  exit 1: the configuration cannot be served as written
@@ -15,16 +17,19 @@ the parameter, JSON path or upstream status involved and never a bound value::
         ├── InvalidInputError   400  a caller's input is missing or malformed
         ├── TemplateError       400  a template names a value that the call does not have
         ├── MisconfiguredError  500  the server cannot make the call as configured (a credential's value)
+        ├── BusyError           503  a limit this server was given is reached (in flight, upstream limit)
         └── UpstreamError       502  the consumed API failed us
             ├── UpstreamStatusError     its status (4xx passes through, 5xx becomes 502)
             ├── UpstreamTimeoutError    504
             ├── UpstreamUnavailableError 502
+            │   └── CircuitOpenError    503  it failed repeatedly: calls fail fast for a cool-down
             ├── UpstreamPayloadError    502  the body is not what the operation declares (not JSON)
             └── MappingError            502  the body does not fit the declared outputParameters
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -77,6 +82,9 @@ class RequestError(NaftikoError):
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Request failed"
 
+    #: seconds after which trying again may succeed (from the upstream's ``Retry-After``, or our own)
+    retry_after: float | None = None
+
     def __init__(self, detail: str, **extensions: Any) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -85,6 +93,18 @@ class RequestError(NaftikoError):
     @property
     def http_status(self) -> int:
         return self.status
+
+    def with_retry_after(self, seconds: float | None) -> RequestError:
+        """Set ``retry_after`` (whole seconds, at least 1) and name it among the extensions; returns self."""
+        if seconds is not None:
+            self.retry_after = max(1, math.ceil(seconds))
+            self.extensions["retry_after"] = self.retry_after
+        return self
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers that go with the error over HTTP."""
+        return {} if self.retry_after is None else {"Retry-After": str(int(self.retry_after))}
 
 
 class InvalidInputError(RequestError):
@@ -115,6 +135,13 @@ class MisconfiguredError(RequestError):
 
     status = 500
     title = "Server misconfigured"
+
+
+class BusyError(RequestError):
+    """A limit this server was configured with is reached; the call was not made. Not the upstream's fault."""
+
+    status = 503
+    title = "Server busy"
 
 
 class UpstreamError(RequestError):
@@ -151,6 +178,13 @@ class UpstreamTimeoutError(UpstreamError):
 
 class UpstreamUnavailableError(UpstreamError):
     title = "Upstream unavailable"
+
+
+class CircuitOpenError(UpstreamUnavailableError):
+    """The upstream failed repeatedly; calls to it fail fast until its cool-down ends (then one probes)."""
+
+    status = 503
+    title = "Upstream circuit open"
 
 
 class UpstreamPayloadError(UpstreamError):

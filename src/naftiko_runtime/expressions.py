@@ -21,7 +21,7 @@ from urllib.parse import quote
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext import parse as _jsonpath_parse  # type: ignore[attr-defined]
 
-from .errors import ConfigError, TemplateError
+from .errors import ConfigError, InvalidInputError, TemplateError
 
 
 class _Missing:
@@ -73,9 +73,15 @@ def to_text(value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return dump_json(value)
+
+
+def dump_json(value: Any) -> str:
+    """Compact JSON; an integer longer than Python prints (4300 digits) is the caller's error, not ours."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        raise InvalidInputError("a number has more digits than this server accepts (4300)") from None
 
 
 # --- templates ------------------------------------------------------------------------------------------
@@ -159,6 +165,10 @@ def has_template(text: str) -> bool:
 _PATH_VAR = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}|\{([^{}\s]+)\}")
 
 
+#: what a path segment may hold unencoded (RFC 3986 pchar less the unreserved set ``quote`` keeps)
+SEGMENT_SAFE = "~!$&'()*+,;=:@"
+
+
 @dataclass(frozen=True, slots=True)
 class PathTemplate:
     """A URL path with ``{x}`` or ``{{x}}`` placeholders; each value is encoded as exactly one segment."""
@@ -182,7 +192,7 @@ class PathTemplate:
                 value = lookup(scopes, name) if scopes else MISSING
             if value is MISSING or value is None or value == "":
                 raise TemplateError(f"path parameter '{name}' has no value", name=name)
-            text = quote(to_text(value), safe="~!$&'()*+,;=:@")
+            text = quote(to_text(value), safe=SEGMENT_SAFE)
             if text in (".", ".."):
                 text = text.replace(".", "%2E")  # a whole-segment dot would climb the upstream path
             out.append(text)

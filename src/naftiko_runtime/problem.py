@@ -32,6 +32,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "in": {"type": "string", "description": "where that input is read from"},
         "operation": {"type": "string", "description": "the consumed operation that failed"},
         "upstreamStatus": {"type": "integer", "description": "the status the upstream answered"},
+        "retryAfter": {
+            "type": "integer",
+            "description": "seconds to wait before trying again (as Retry-After)",
+        },
     },
     "required": ["type", "title", "status"],
 }
@@ -65,14 +69,14 @@ class Problem:
     detail: str
     type: str = "about:blank"
     extensions: Mapping[str, Any] = field(default_factory=dict)
-    #: response headers that go with it (``Allow``, ``WWW-Authenticate``)
+    #: response headers that go with it (``Allow``, ``WWW-Authenticate``, ``Retry-After``)
     headers: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, exc: RequestError) -> Problem:
         fields = error_fields(exc)
         del fields["title"], fields["detail"]
-        return cls(exc.http_status, exc.title, exc.detail, problem_type(exc), fields)
+        return cls(exc.http_status, exc.title, exc.detail, problem_type(exc), fields, exc.headers)
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -91,8 +91,10 @@ class Basic:
     def __init__(self, auth: m.AuthBasic, bind_scopes: Scopes) -> None:
         self.username = compile_field(auth, "username", bind_scopes)
         self.password = compile_field(auth, "password", bind_scopes)
-        self.secrets = _secrets(self.password)
         static = self.username.static is not None and self.password.static is not None
+        # "user:password" too: its base64 form is what travels in the header
+        pair = (f"{self.username.static}:{self.password.static}",) if static else ()
+        self.secrets = _secrets(self.password) + pair
         self.header = self._value(bind_scopes) if static else None
 
     def _value(self, scopes: Scopes) -> str:

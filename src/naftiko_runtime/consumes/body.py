@@ -18,7 +18,7 @@ from urllib.parse import quote, quote_plus, urlencode
 from xml.sax.saxutils import escape as xml_escape
 
 from ..errors import TemplateError
-from ..expressions import MISSING, Template, compile_template, lookup, to_text
+from ..expressions import MISSING, Template, compile_template, dump_json, lookup, to_text
 from .placement import Scopes
 
 #: ``build(scopes, what) -> (payload, media type or None)``; ``what`` names the body in messages
@@ -30,7 +30,7 @@ TEXT = "text/plain; charset=utf-8"
 
 
 def json_bytes(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return dump_json(value).encode("utf-8")
 
 
 # --- templates with encoded values ---------------------------------------------------------------------

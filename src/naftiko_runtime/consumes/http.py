@@ -3,63 +3,42 @@
 One :class:`HttpConsumer` per ``consumes`` namespace owns one ``aiohttp.ClientSession`` (so one
 connection pool per upstream). Each operation is compiled once into a :class:`BoundOperation`: its URL
 template, its parameters (each placed by its ``in`` row, ``placement.py``), its body builder
-(``body.py``) and the consumer's credentials (``auth.py``). A call then only renders values and sends.
-:meth:`HttpConsumer.forward` is the public way to proxy a request to the consumed API as it is.
+(``body.py``) and the consumer's credentials (``auth.py``). A call then only renders values and sends,
+under the namespace's :class:`~.resilience.Policy` (timeouts, retries, concurrency limit, circuit
+breaker). :meth:`HttpConsumer.forward` is the public way to proxy a request to the consumed API as it is.
 """
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
-from urllib.parse import unquote, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import unquote
 
-import aiohttp
 from multidict import CIMultiDict
-from yarl import URL
 
 from .. import __version__
 from ..binds import Bindings, Redactor
 from ..errors import (
     InvalidInputError,
     UnsupportedFeatureError,
-    UpstreamTimeoutError,
-    UpstreamUnavailableError,
+    UpstreamPayloadError,
 )
 from ..expressions import MISSING, Template, compile_path, compile_template
-from ..observability.context import note_upstream_status
-from ..observability.hooks import observed_upstream
 from ..spec import model as m
 from .auth import compile_auth
 from .body import BODY, params_body
-from .oauth2 import OAuthError
 from .placement import PLACEMENT, Outgoing, Place, Scopes
+from .resilience import SAFE_METHODS, Policy, fill_keys
+from .resilience import Timeouts as Timeouts
+from .send import SendTarget as SendTarget
+from .send import Upstream
+from .send import UpstreamResponse as UpstreamResponse
 
 T = TypeVar("T")
 
 USER_AGENT = f"naftiko-runtime/{__version__}"
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Upstream timeouts in seconds: to connect, and for the whole exchange (``total``)."""
-
-    connect: float = 5.0
-    total: float = 30.0
-
-
-@dataclass(slots=True)
-class UpstreamResponse:
-    status: int
-    reason: str
-    content_type: str
-    body: bytes
-
-    def text_excerpt(self, redact: Callable[[str], str], limit: int = 300) -> str:
-        text = self.body[: limit * 4].decode("utf-8", "replace").strip()
-        text = redact(" ".join(text.split()))
-        return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +79,6 @@ def _compile_param(p: m.ConsumedInputParameter, environ: Mapping[str, str]) -> _
     return _Param(p.name, p.in_, row.place, row.blank_is_missing, template, fixed, bool(p.required))
 
 
-class SendTarget(Protocol):
-    """What :meth:`HttpConsumer.send` needs of an operation: its method, and its name for messages."""
-
-    @property
-    def method(self) -> str: ...
-
-    @property
-    def qualified(self) -> str: ...
-
-
 @dataclass(frozen=True, slots=True)
 class _Forwarded:
     method: str
@@ -148,8 +117,12 @@ class BoundOperation:
             {"outputSchema": op.output_schema} if op.output_schema else {}
         )
 
-    async def call(self, args: Mapping[str, Any], scopes: Scopes) -> UpstreamResponse:
+    async def call(
+        self, args: Mapping[str, Any], scopes: Scopes, *, idempotent: bool = False
+    ) -> UpstreamResponse:
+        """Send the operation; ``idempotent`` says the caller declared it safe to repeat (retries allowed)."""
         consumer = self.consumer
+        repeatable = idempotent or self.method in SAFE_METHODS
         out = Outgoing(dict(args), CIMultiDict(consumer.default_headers))
         full_scopes: Scopes = (*scopes, out.scope)
         for p in self.params:
@@ -164,16 +137,21 @@ class BoundOperation:
                 continue
             p.place(out, p.name, value)
         path = self.path.expand(out.path_values, (out.scope,))
+        key = consumer.policy.idempotency_key
+        if key is not None and self.body is None and out.body_values:
+            repeatable = fill_keys(out.body_values, key, self.single_body_param) or repeatable
         if self.body is not None:
             data, content_type = self.body(full_scopes, f"{self.qualified} body")
         else:
             data, content_type = params_body(out.body_values, self.single_body_param)
         if content_type is not None and "Content-Type" not in out.headers:
             out.headers["Content-Type"] = content_type
-        return await consumer.dispatch(self, out, path, self.static_query, data, full_scopes)
+        return await consumer.dispatch(
+            self, out, path, self.static_query, data, full_scopes, repeatable=repeatable
+        )
 
 
-class HttpConsumer:
+class HttpConsumer(Upstream):
     """A consumed HTTP API: one connection pool, its credentials, and its compiled operations."""
 
     def __init__(
@@ -183,16 +161,15 @@ class HttpConsumer:
         *,
         base_uri: str | None = None,
         timeouts: Timeouts | None = None,
+        policy: Policy | None = None,
         redactor: Redactor | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        super().__init__(
+            spec.namespace, base_uri or spec.base_uri, (policy or Policy()).with_timeouts(timeouts)
+        )
         self.spec = spec
-        self.namespace = spec.namespace
-        self.base_uri = (base_uri or spec.base_uri).rstrip("/")
         self.base = self.base_uri
-        parts = urlsplit(self.base_uri)
-        self.origin = f"{parts.scheme}://{parts.netloc}"
-        self.timeouts = timeouts or Timeouts()
         self.redact = redactor or Redactor()
         self.bind_scopes: Scopes = bindings.scopes
         self.credentials = compile_auth(spec.authentication, bindings.scopes)
@@ -210,7 +187,6 @@ class HttpConsumer:
             _compile_param(p, env) for p in spec.input_parameters if p.in_ in ("header", "query") and p.value
         )
         self._forward_name = f"{self.namespace} (forward)"
-        self._session: aiohttp.ClientSession | None = None
 
     async def forward(
         self,
@@ -236,10 +212,33 @@ class HttpConsumer:
             p.place(out, p.name, p.resolve({}, self.bind_scopes))
         suffix = "" if path is None else "/" + path
         target = _Forwarded(method, self._forward_name)
-        return await self.dispatch(target, out, suffix, query, body or None, self.bind_scopes)
+        repeatable = method.upper() in SAFE_METHODS
+        response = await self.dispatch(
+            target, out, suffix, query, body or None, self.bind_scopes, repeatable=repeatable
+        )
+        # passed through as it is, but not as what it is not: a body labelled JSON must be JSON
+        if "json" in response.content_type.lower() and response.body.strip():
+            try:
+                json.loads(response.body)
+            except ValueError:
+                raise UpstreamPayloadError(
+                    f"{self._forward_name} answered HTTP {response.status} with "
+                    f"{response.content_type.split(';')[0]} that is not JSON: "
+                    f"{response.text_excerpt(self.redact, 120)}",
+                    operation=self._forward_name,
+                ) from None
+        return response
 
     async def dispatch(
-        self, op: SendTarget, out: Outgoing, path: str, query: str, data: Any, scopes: Scopes
+        self,
+        op: SendTarget,
+        out: Outgoing,
+        path: str,
+        query: str,
+        data: Any,
+        scopes: Scopes,
+        *,
+        repeatable: bool = False,
     ) -> UpstreamResponse:
         """Add credentials, cookies and the query to an assembled request, and send it."""
         if self.credentials is not None:
@@ -249,75 +248,4 @@ class HttpConsumer:
         if out.query:
             query = (query + "&" if query else "") + "&".join(out.query)
         url = self.base + path + ("?" + query if query else "")
-        return await self.send(op, url, out.headers, data, out.middlewares)
-
-    async def start(self) -> None:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=300, keepalive_timeout=30)
-            timeout = aiohttp.ClientTimeout(total=self.timeouts.total, sock_connect=self.timeouts.connect)
-            # no skip_auto_headers: aiohttp rebuilds header maps on every request when it is set (measured:
-            # about 10% of a proxied call); the runtime's own User-Agent replaces aiohttp's instead
-            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @observed_upstream
-    async def send(
-        self,
-        op: SendTarget,
-        url: str,
-        headers: CIMultiDict[str],
-        data: Any,
-        middlewares: Sequence[Any] = (),
-    ) -> UpstreamResponse:
-        if self._session is None:
-            await self.start()
-        session = self._session
-        assert session is not None
-        kwargs: dict[str, Any] = {"headers": headers, "data": data, "allow_redirects": False}
-        if middlewares:
-            kwargs["middlewares"] = tuple(middlewares)
-        try:
-            async with session.request(op.method, URL(url, encoded=True), **kwargs) as resp:
-                body = await resp.read()
-                note_upstream_status(resp.status)
-                return UpstreamResponse(
-                    resp.status, resp.reason or "", resp.headers.get("Content-Type", ""), body
-                )
-        except OAuthError as exc:
-            raise UpstreamUnavailableError(f"{op.qualified}: {exc}", operation=op.qualified) from exc
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise UpstreamTimeoutError(
-                f"{op.qualified}: {self.origin} did not answer within {self.timeouts.total:g} s",
-                operation=op.qualified,
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            reason = _reason(exc.os_error)
-            raise UpstreamUnavailableError(
-                f"{op.qualified}: cannot connect to {self.origin} ({reason})", operation=op.qualified
-            ) from exc
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as exc:
-            raise UpstreamUnavailableError(
-                f"{op.qualified}: {self.origin} closed the connection before answering",
-                operation=op.qualified,
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnavailableError(
-                f"{op.qualified}: request to {self.origin} failed ({type(exc).__name__})",
-                operation=op.qualified,
-            ) from exc
-
-
-def _reason(error: OSError | None) -> str:
-    if isinstance(error, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(error, socket.gaierror):
-        return "host name not resolved"
-    if isinstance(error, TimeoutError):
-        return "connect timeout"
-    if error is not None and error.strerror:
-        return error.strerror.lower()
-    return "connection failed"
+        return await self.send(op, url, out.headers, data, out.middlewares, repeatable=repeatable)

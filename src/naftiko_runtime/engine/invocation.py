@@ -15,7 +15,7 @@ from ..expressions import MISSING, JsonPath
 from ..shaping import OutputShaper, compile_outputs
 from .binding import WithEntry, apply_with
 from .outcome import Outcome, Scopes
-from .responses import decode, looks_json, status_error
+from .responses import decode, looks_json, parses, status_error
 from .steps import Step
 
 
@@ -35,6 +35,8 @@ class Invocation:
     mappings: tuple[tuple[tuple[str, ...], JsonPath], ...] = ()
     #: the inputs an aggregate function declares required, checked whichever adapter calls it
     required: tuple[str, ...] = ()
+    #: declared safe to repeat (MCP hints, aggregate semantics): its upstream call may be retried
+    idempotent: bool = False
 
     async def run(self, inputs: Mapping[str, Any]) -> Outcome:
         for name in self.required:
@@ -55,7 +57,7 @@ class Invocation:
         if self.operation is None:
             data = self.mock.apply(None, (*scopes, args), self.name) if self.mock is not None else {}
             return Outcome(200, data=data)
-        response = await self.operation.call(args, scopes)
+        response = await self.operation.call(args, scopes, idempotent=self.idempotent)
         return self._finish(response, args, scopes)
 
     def _finish(self, response: UpstreamResponse, args: Mapping[str, Any], scopes: Scopes) -> Outcome:
@@ -71,7 +73,9 @@ class Invocation:
         if identity is not None and op.spec.output_raw_format == "json":
             if looks_json(response.content_type, body):
                 head = body.lstrip()[:1]
-                if identity == "any" or head == (b"{" if identity == "object" else b"["):
+                fits = identity == "any" or head == (b"{" if identity == "object" else b"[")
+                # passed through unparsed, but checked: a malformed body is a payload error, not a 200
+                if fits and parses(body):
                     return Outcome(status, raw=body, content_type="application/json", raw_json=True)
             elif identity == "any" and self.shaper.passthrough:
                 return Outcome(status, raw=body, content_type=response.content_type or None)

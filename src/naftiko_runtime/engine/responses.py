@@ -6,6 +6,7 @@ Invocations and steps both use these; a body is redacted before any of it reache
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from ..binds import Redactor
@@ -19,6 +20,15 @@ def looks_json(content_type: str, body: bytes) -> bool:
         return True
     head = body.lstrip()[:1]
     return head in (b"{", b"[") and not content_type.lower().startswith(("text/html", "application/xml"))
+
+
+def parses(body: bytes) -> bool:
+    """Whether a body passed through as JSON is JSON: a malformed one is a payload error, not a 200."""
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
 
 
 def status_error(op: BoundOperation, response: UpstreamResponse, redact: Redactor) -> UpstreamStatusError:
@@ -36,9 +46,13 @@ def status_error(op: BoundOperation, response: UpstreamResponse, redact: Redacto
         detail += f" {response.reason}"
     if excerpt:
         detail += f": {excerpt}"
-    return UpstreamStatusError(
+    if response.retry_after is not None:
+        detail += f" (retry after {max(1, math.ceil(response.retry_after))} s)"
+    error = UpstreamStatusError(
         detail, operation=op.qualified, upstream_status=response.status, body=body, excerpt=excerpt
     )
+    error.with_retry_after(response.retry_after)
+    return error
 
 
 def decode(op: BoundOperation, response: UpstreamResponse, redact: Redactor) -> Any:

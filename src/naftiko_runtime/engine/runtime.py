@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 from ..binds import Bindings, Redactor
 from ..consumes.http import BoundOperation, HttpConsumer, Timeouts
+from ..consumes.policies import PolicySettings
+from ..consumes.resilience import Policy
 from ..errors import ConfigError
 from ..expressions import compile_jsonpath
 from ..shaping import compile_mock, compile_outputs, mock_outputs
@@ -25,8 +27,10 @@ class Runtime:
         *,
         upstreams: Mapping[str, str] | None = None,
         timeouts: Timeouts | None = None,
+        policies: PolicySettings | None = None,
         redactor: Redactor | None = None,
     ) -> None:
+        """``timeouts`` are every consumer's; ``policies`` adjust each namespace's policy over them."""
         self.document = document
         self.bindings = bindings or Bindings()
         self.bind_scopes: Scopes = self.bindings.scopes
@@ -40,9 +44,15 @@ class Runtime:
             raise ConfigError(
                 f"no consumes namespace {', '.join(repr(u) for u in unknown)} to point elsewhere"
             )
+        base = Policy().with_timeouts(timeouts)
+        settings = policies or PolicySettings()
         self.consumers: dict[str, HttpConsumer] = {
             c.namespace: HttpConsumer(
-                c, self.bindings, base_uri=overrides.get(c.namespace), timeouts=timeouts, redactor=self.redact
+                c,
+                self.bindings,
+                base_uri=overrides.get(c.namespace),
+                policy=settings.policy(c.namespace, base),
+                redactor=self.redact,
             )
             for c in consumes
         }
@@ -99,5 +109,7 @@ class Runtime:
                 raise ConfigError(f"ref '{ref}' names no aggregate function")
             inv = self.invocation(ref, fn.invocable)
             inv.required = tuple(p.name for p in fn.input_parameters or () if p.required)
+            semantics = fn.semantics
+            inv.idempotent = bool(semantics and (semantics.idempotent or semantics.safe))
             self._functions[ref] = inv
         return self._functions[ref]

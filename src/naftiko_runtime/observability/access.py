@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from . import hooks
-from .context import close_request, open_request
+from .context import close_request, current_request, open_request
 
 access_log = logging.getLogger("naftiko.access")
 
@@ -45,7 +45,10 @@ class AccessLog:
         raw = scope.get("raw_path")
         path = (raw.decode("latin-1") if raw else scope.get("path", "")).partition("?")[0]
         method = scope.get("method", "")
-        context, token = open_request(self.adapter)
+        context = current_request()  # the server's guard may have opened it
+        token = None
+        if context is None:
+            context, token = open_request(self.adapter)
         event = hooks.request_started(self.adapter, method, path, scope.get("headers", ()))
         status = 500
         error: BaseException | None = None
@@ -63,7 +66,8 @@ class AccessLog:
             error = exc
             raise
         finally:
-            close_request(token)
+            if token is not None:
+                close_request(token)
             if event is not None:
                 hooks.request_ended(event, status, error, context.operation)
             if access_log.isEnabledFor(logging.INFO):

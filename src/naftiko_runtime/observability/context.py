@@ -9,13 +9,15 @@ set. Outside a request (tests, stdio) nothing is open and the notes cost one loo
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
 class RequestContext:
     """What is known about one inbound request: the adapter serving it, the operation or tool that ran
-    (a route template or a tool name, never a raw path), its last upstream call and its trace id."""
+    (a route template or a tool name, never a raw path), its last upstream call and its trace id, and
+    what resilience needs (the caller's idempotency key and deadline, the keys filled in, the attempts
+    made and the time spent waiting for a connection slot)."""
 
     adapter: str
     operation: str | None = None
@@ -24,6 +26,14 @@ class RequestContext:
     upstream: str | None = None
     upstream_duration: float | None = None
     trace_id: str | None = None
+    #: ``time.monotonic()`` by which the caller wants an answer, if it said so
+    deadline: float | None = None
+    #: the caller's ``Idempotency-Key``: the base of the keys a consumer fills in
+    idempotency_key: str | None = None
+    #: idempotency keys a consumer filled in for this request (returned to the caller)
+    sent_keys: list[str] = field(default_factory=list)
+    upstream_attempts: int = 0
+    pool_wait: float = 0.0
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("naftiko_request", default=None)

@@ -104,6 +104,9 @@ class Observer:
     def reload(self, ok: bool) -> None:
         """The capabilities were reloaded (``ok``) or a reload was refused."""
 
+    def circuit_change(self, namespace: str, state: str) -> None:
+        """An upstream's circuit breaker changed to ``state`` (closed, open or half-open)."""
+
 
 class Observers(Observer):
     """Several observers as one, called in order (ends in reverse order, so spans nest inside timers).
@@ -160,6 +163,10 @@ class Observers(Observer):
     def reload(self, ok: bool) -> None:
         for observer in self.observers:
             observer.reload(ok)
+
+    def circuit_change(self, namespace: str, state: str) -> None:
+        for observer in self.observers:
+            observer.circuit_change(namespace, state)
 
 
 #: The installed observer; ``None`` means nobody observes and reporters skip the bookkeeping.
@@ -264,6 +271,12 @@ def reloaded(ok: bool) -> None:
         current.reload(ok)
 
 
+def circuit_changed(namespace: str, state: str) -> None:
+    current = observer
+    if current is not None:
+        current.circuit_change(namespace, state)
+
+
 class _Consumer(Protocol):
     @property
     def namespace(self) -> str: ...
@@ -332,6 +345,7 @@ __all__ = [
     "Observer",
     "Observers",
     "RawHeaders",
+    "circuit_changed",
     "RequestEvent",
     "ToolEvent",
     "UpstreamEvent",

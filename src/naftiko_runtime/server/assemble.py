@@ -21,6 +21,7 @@ from typing import Any
 from ..binds import Bindings, resolve_binds
 from ..consumes import check_support
 from ..consumes.http import Timeouts
+from ..consumes.policies import PolicySettings
 from ..engine import Runtime, check_steps
 from ..errors import BindingError, ConfigError
 from ..exposes import adapter_kind, check_adapters
@@ -28,6 +29,7 @@ from ..exposes.inbound import protect
 from ..observability import access
 from ..spec import model as m
 from ..spec.loader import LoadResult, load_file
+from .guard import DEFAULT_MAX_IN_FLIGHT, Draining, Guard, GuardSettings
 
 #: an adapter of a type with a row in ``exposes.ADAPTERS``
 ServedAdapter = m.Exposes
@@ -81,9 +83,15 @@ def load_capability(
     return capability(result.file, result.require(), environ, upstreams)
 
 
-def build_runtime(capability: Capability, timeouts: Timeouts | None = None) -> Runtime:
+def build_runtime(
+    capability: Capability, timeouts: Timeouts | None = None, policies: PolicySettings | None = None
+) -> Runtime:
     return Runtime(
-        capability.document, capability.bindings, upstreams=capability.upstreams, timeouts=timeouts
+        capability.document,
+        capability.bindings,
+        upstreams=capability.upstreams,
+        timeouts=timeouts,
+        policies=policies,
     )
 
 
@@ -94,10 +102,14 @@ def build_app(
     host: str,
     port: int,
     allow_hosts: Sequence[str] = (),
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    draining: Draining | None = None,
 ) -> Any:
-    """The adapter's ASGI app, behind its inbound authentication and (when wanted) the access log.
+    """The adapter's ASGI app, behind its inbound authentication, (when wanted) the access log, and the
+    guard every HTTP adapter gets (:mod:`.guard`: in-flight cap, Host/Origin, bodies, shutdown).
 
-    ``allow_hosts`` are extra Host names MCP adapters accept besides loopback and their bound address.
+    ``allow_hosts`` are extra Host names adapters accept besides loopback and their bound address;
+    ``draining`` is shared by the plan's guards and set when shutdown begins.
     """
     kind = adapter_kind(adapter)
     if kind is None:
@@ -106,7 +118,11 @@ def build_app(
     app = protect(app, adapter, runtime.bind_scopes)
     if access.wanted():  # no access log and no observer: no per-request bookkeeping
         app = access.AccessLog(app, adapter.namespace or adapter.type)
-    return app
+    name = adapter.namespace or adapter.type
+    settings = GuardSettings(
+        name, adapter.type, host, port, allow_hosts, max_in_flight, draining or Draining()
+    )
+    return Guard(app, settings)
 
 
 __all__ = ["Capability", "build_app", "build_runtime", "capability", "load", "load_capability"]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..consumes.http import Timeouts
+from ..consumes.policies import ALL, PolicySettings
 from ..engine import Runtime
 from ..errors import ConfigError, NaftikoError, ServeError, SpecError, UsageError
 from ..exposes import ADAPTERS, adapter_kind
@@ -27,6 +28,7 @@ from ..spec import model as m
 from ..spec.findings import Finding
 from . import telemetry
 from .assemble import Capability, ServedAdapter, build_app, build_runtime, capability, load
+from .guard import DEFAULT_MAX_IN_FLIGHT, Draining
 from .reload import Swappable
 from .telemetry import Telemetry
 
@@ -70,6 +72,8 @@ class Options:
     strict: bool
     timeouts: Timeouts | None
     allow_hosts: Sequence[str]
+    policies: PolicySettings | None = None
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
 
 
 @dataclass
@@ -83,6 +87,8 @@ class Plan:
     telemetry: Telemetry | None = None
     #: what :func:`prepare` was asked, for reloads
     options: Options | None = None
+    #: set when shutdown begins; every adapter's guard reads it
+    draining: Draining = field(default_factory=Draining)
 
     def runtime(self, bound: BoundAdapter) -> Runtime:
         return self.runtimes[bound.capability.file]
@@ -146,7 +152,9 @@ def prepare(
     strict: bool = False,
     stdio: bool = False,
     timeouts: Timeouts | None = None,
+    policies: PolicySettings | None = None,
     allow_hosts: Sequence[str] = (),
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     on_finding: Callable[[Finding], None] | None = None,
     reuse_port: bool = False,
 ) -> Plan:
@@ -168,6 +176,9 @@ def prepare(
     exposed = {e.namespace or "" for _, d in documents if d.capability for e in d.capability.exposes}
     _check_known("--upstream", upstreams, consumed, "no capability consumes namespace")
     _check_known("--port", ports, exposed, "no capability exposes namespace")
+    if policies is not None:
+        known = consumed | {ALL}
+        _check_known("upstream settings", policies.entries, known, "no capability consumes namespace")
 
     capabilities: list[Capability] = []
     for file, document in documents:
@@ -180,18 +191,18 @@ def prepare(
 
     plan = _plan(capabilities, host=host, ports=ports, stdio=stdio)
     for cap in capabilities:
-        plan.runtimes[cap.file] = build_runtime(cap, timeouts)
+        plan.runtimes[cap.file] = build_runtime(cap, timeouts, policies)
     if plan.stdio is not None:
         return plan
     if not plan.adapters:
         raise ServeError("no adapter to serve")
     _check_shared_ports(plan.adapters)
-    plan.options = Options(paths, environ, upstreams, strict, timeouts, allow_hosts)
+    plan.options = Options(paths, environ, upstreams, strict, timeouts, allow_hosts, policies, max_in_flight)
     state = process.reset()
     state.capabilities = [_summary(cap) for cap in capabilities]
     plan.telemetry = telemetry.install(capabilities, environ)  # before the apps: they report if observed
     try:
-        _build_and_bind(plan, allow_hosts, reuse_port)
+        _build_and_bind(plan, allow_hosts, max_in_flight, reuse_port)
     except BaseException:
         plan.close()
         raise
@@ -206,7 +217,7 @@ def _summary(cap: Capability) -> dict[str, Any]:
     return {"file": cap.file, "label": info.label if info else None, "specVersion": cap.document.naftiko}
 
 
-def _build_and_bind(plan: Plan, allow_hosts: Sequence[str], reuse_port: bool) -> None:
+def _build_and_bind(plan: Plan, allow_hosts: Sequence[str], max_in_flight: int, reuse_port: bool) -> None:
     for bound in plan.adapters:  # every app is built before any socket is bound
         try:
             bound.app = Swappable(
@@ -216,6 +227,8 @@ def _build_and_bind(plan: Plan, allow_hosts: Sequence[str], reuse_port: bool) ->
                     host=bound.host,
                     port=bound.port,
                     allow_hosts=allow_hosts,
+                    max_in_flight=max_in_flight,
+                    draining=plan.draining,
                 )
             )
         except NaftikoError as exc:

@@ -179,7 +179,7 @@ class Reloader:
         apps: list[Any] = []
         try:
             for file, cap in caps.items():
-                runtimes[file] = build_runtime(cap, options.timeouts)
+                runtimes[file] = build_runtime(cap, options.timeouts, options.policies)
             for bound in plan.adapters:
                 cap = caps[bound.capability.file]
                 adapter = next(
@@ -192,6 +192,7 @@ class Reloader:
                         host=bound.host,
                         port=bound.port,
                         allow_hosts=options.allow_hosts,
+                        max_in_flight=options.max_in_flight,
                     )
                 )
             for runtime in runtimes.values():

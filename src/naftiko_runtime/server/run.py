@@ -24,6 +24,7 @@ from ..errors import ServeError
 from ..exposes import adapter_kind
 from ..observability import status as process
 from .plan import BoundAdapter, Plan, prepare
+from .protocol import protocol_options
 from .reload import Reloader, Swappable
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def uvicorn_server(app: Any, **options: Any) -> uvicorn.Server:
     options.setdefault("lifespan", "auto")
     config = uvicorn.Config(
         app,
-        http=http_protocol(),
+        **protocol_options(http_protocol()),
         log_config=None,
         access_log=False,
         server_header=False,
@@ -183,6 +184,7 @@ async def run(
                 stopping.cancel()
             finally:
                 process.current().ready = False  # draining: no new traffic, please
+                plan.draining.begin()
                 for server in servers:
                     server.should_exit = True
                 results = await asyncio.gather(*tasks, return_exceptions=True)

@@ -146,6 +146,8 @@ def compile_tool(adapter: m.ExposesMcp, runtime: Runtime, tool: m.McpTool) -> To
     descriptor = tool_descriptor(sources, tool)
     name = descriptor["name"]
     invocation = runtime.invocation(name, tool.invocable)
+    hints = tool.hints
+    invocation.idempotent = bool(hints and (hints.idempotent or hints.read_only))
     schema, out = descriptor["inputSchema"], descriptor.get("outputSchema")
     return Tool(
         descriptor=descriptor,

@@ -4,6 +4,7 @@ consumer's fixed parameters and credentials (:meth:`~naftiko_runtime.consumes.ht
 from __future__ import annotations
 
 import logging
+import math
 
 from starlette.requests import Request
 
@@ -43,4 +44,7 @@ class Forward:
         body = await read_body(request)
         response = await self.consumer.forward(request.method, tail, headers, body, query=query)
         outcome = Outcome(response.status, raw=response.body, content_type=response.content_type or None)
-        return outcome_response(outcome, self.runtime.redact)
+        answer = outcome_response(outcome, self.runtime.redact)
+        if response.retry_after is not None:  # an upstream 429 or 503 says when to come back
+            answer.headers["Retry-After"] = str(max(1, math.ceil(response.retry_after)))
+        return answer

@@ -41,7 +41,10 @@ def _as_integer(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # longer than Python converts (4300 digits)
+            raise _Bad("an integer of at most 4300 digits") from None
     raise _Bad("an integer")
 
 
@@ -212,8 +215,12 @@ def parse_json(raw: bytes) -> Any:
         return MISSING
     try:
         return json.loads(raw)
-    except ValueError:
-        raise InvalidInputError("the request body is not valid JSON", location="body") from None
+    except RecursionError:
+        why = "the request body nests JSON deeper than this server reads"
+        raise InvalidInputError(why, location="body") from None
+    except ValueError as exc:
+        why = " (a number has more than 4300 digits)" if "digits" in str(exc) else ""
+        raise InvalidInputError(f"the request body is not valid JSON{why}", location="body") from None
 
 
 def implicit_inputs(request: Request, path: dict[str, str], body: Any) -> dict[str, Any]:

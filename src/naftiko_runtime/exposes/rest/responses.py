@@ -57,7 +57,7 @@ def problem(
 def error_response(exc: RequestError, redact: Redact) -> Responder:
     """The response for a failed call: an upstream 4xx with a JSON body passes through as is."""
     if isinstance(exc, UpstreamStatusError) and 400 <= exc.upstream_status < 500 and exc.body is not None:
-        return JsonResponse(exc.body, status_code=exc.upstream_status, redact=redact)
+        return JsonResponse(exc.body, status_code=exc.upstream_status, headers=exc.headers, redact=redact)
     return ProblemResponse(Problem.of(exc), redact)
 
 

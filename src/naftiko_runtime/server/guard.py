@@ -1,0 +1,202 @@
+"""What stands in front of every HTTP adapter, whatever its type (applied once, in :mod:`.assemble`).
+
+- **In-flight cap** (``--max-in-flight N``): the request beyond N is answered at once with 503 and
+  ``Retry-After`` (a JSON-RPC error body on MCP adapters), never queued.
+- **Cross-site protection**: the ``Host`` must be loopback, the bound address or an ``--allow-host`` name
+  (else 421), and an ``Origin``, when sent, must name one of them (else 403), so neither a web page nor a
+  DNS-rebound name can reach the adapter. MCP adapters get the same rules from the SDK, which keeps its
+  own answers; the guard checks the others. No CORS headers are sent, so browsers keep cross-origin
+  reads closed.
+- **Bodies**: a request body must be ``application/json`` (or ``+json``) on REST adapters (415: forms and
+  ``text/plain`` are what a page can send without asking); a declared ``Content-Length`` over the limit is
+  413 before anything is read, and the body is drained (up to a bound) so the answer reaches the client.
+- **Idempotency**: the caller's ``Idempotency-Key`` is noted for the consumers (the base of the keys they
+  fill in), and the keys filled in are returned in an ``Idempotency-Key`` response header.
+- **Shutdown**: once it begins every response carries ``Connection: close``; a request still running when
+  the grace period ends is answered 503 (problem+json) instead of a bare 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..observability.context import close_request, current_request, open_request
+from ..problem import Problem, ProblemResponse
+
+log = logging.getLogger("naftiko")
+
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
+MAX_BODY_BYTES = 1024 * 1024
+#: how much of an oversized body is read (and dropped) so the 413 reaches the client before the close
+DRAIN_BYTES = 8 * MAX_BODY_BYTES
+DRAIN_SECONDS = 2.0
+DEFAULT_MAX_IN_FLIGHT = 512
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class Draining:
+    """Shared by a plan's guards: set when shutdown begins."""
+
+    started: bool = False
+
+    def begin(self) -> None:
+        self.started = True
+
+
+@dataclass
+class GuardSettings:
+    adapter: str
+    kind: str
+    host: str
+    port: int
+    allow_hosts: Sequence[str] = ()
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    draining: Draining = field(default_factory=Draining)
+
+
+def allowed_hosts(host: str, allow: Sequence[str]) -> frozenset[str]:
+    """Loopback, the bound address (a page's Host is its own name, never a literal address it does not
+    know), and the names given."""
+    names = {*LOOPBACK, *(h.lower() for h in allow)}
+    if host:
+        names.add(f"[{host.lower()}]" if ":" in host else host.lower())
+    return frozenset(names)
+
+
+def _hostname(value: str) -> str:
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[: value.find("]") + 1]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def _rpc_error(detail: str) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": detail}}).encode()
+
+
+class Guard:
+    """ASGI middleware around one adapter's app (see the module docstring)."""
+
+    def __init__(self, app: Any, settings: GuardSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.hosts = allowed_hosts(settings.host, settings.allow_hosts)
+        self.in_flight = 0
+        self.rest = settings.kind != "mcp"
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        settings = self.settings
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        refusal = self._refusal(scope, headers)
+        if refusal is not None:
+            status, title, detail, extra = refusal
+            await self._answer(send, status, title, detail, extra)
+            if status == 413:
+                await _drain(receive)
+            return
+        self.in_flight += 1
+        context = current_request()
+        token = None
+        if context is None:
+            context, token = open_request(settings.adapter)
+        key = headers.get("idempotency-key", "")
+        if key and len(key) <= 200 and key.isprintable():
+            context.idempotency_key = key
+        started = False
+
+        async def guarded_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                extra = []
+                if context is not None and context.sent_keys:
+                    extra.append((b"idempotency-key", ", ".join(context.sent_keys).encode("latin-1")))
+                if settings.draining.started:
+                    extra.append((b"connection", b"close"))
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, guarded_send)
+        except asyncio.CancelledError:
+            if not settings.draining.started:
+                raise
+            # the grace period is over: answer what can still be answered, and end the request here
+            if not started:
+                detail = "the server is shutting down and this request did not finish within its grace period"
+                await self._answer(send, 503, "Shutting down", detail, [(b"retry-after", b"1")])
+        finally:
+            self.in_flight -= 1
+            if token is not None:
+                close_request(token)
+
+    def _refusal(self, scope: Any, headers: dict[str, str]) -> tuple[int, str, str, list[Any]] | None:
+        """Why this request is refused before it runs: (status, title, detail, headers), or None."""
+        if self.in_flight >= self.settings.max_in_flight:
+            detail = f"{self.settings.max_in_flight} requests are already in flight; try again shortly"
+            return 503, "Server busy", detail, [(b"retry-after", b"1")]
+        if not self.rest:
+            return None  # the MCP SDK checks Host, Origin and the content type with its own answers
+        host = _hostname(headers.get("host", ""))
+        if host not in self.hosts:
+            return 421, "Misdirected request", f"this server does not answer for host '{host}'", []
+        origin = headers.get("origin")
+        if origin is not None and _hostname(origin.partition("://")[2]) not in self.hosts:
+            return 403, "Forbidden", f"requests from origin '{origin}' are not accepted", []
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return 413, "Content too large", f"the request body exceeds {MAX_BODY_BYTES} bytes", []
+        if scope.get("method") in _BODY_METHODS and (
+            (length.isdigit() and int(length) > 0) or "transfer-encoding" in headers
+        ):
+            media = headers.get("content-type", "").split(";")[0].strip().lower()
+            if media != "application/json" and not media.endswith("+json"):
+                shown = media or "none"
+                detail = f"the request body must be application/json (content type: {shown})"
+                return 415, "Unsupported media type", detail, []
+        return None
+
+    async def _answer(self, send: Any, status: int, title: str, detail: str, extra: list[Any]) -> None:
+        headers = {k.decode(): v.decode() for k, v in extra}
+        if self.settings.draining.started or status == 413:
+            headers["Connection"] = "close"
+        if self.rest or status != 503:
+            await ProblemResponse(Problem(status, title, detail, headers=headers)).emit(send)
+            return
+        body = _rpc_error(detail)  # an MCP client reads JSON-RPC, not problems
+        head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        head += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": head})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive: Any) -> None:
+    """Read and drop the request body (up to a bound), so closing does not reset the answer away."""
+
+    async def read() -> None:
+        seen = 0
+        while seen < DRAIN_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            seen += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    try:
+        await asyncio.wait_for(read(), DRAIN_SECONDS)
+    except TimeoutError:
+        pass
+
+
+__all__ = ["DEFAULT_MAX_IN_FLIGHT", "Draining", "Guard", "GuardSettings", "allowed_hosts"]

@@ -1,0 +1,123 @@
+"""The HTTP/1.1 protocol the servers run: uvicorn's httptools protocol with limits on the request head.
+
+httptools itself accepts a head of any size and a connection may stay silent forever; here a request
+head larger than :data:`MAX_HEAD_BYTES` or with more than :data:`MAX_HEADERS` header lines is answered
+431 and the connection closed, and a connection that has not sent a complete head within
+:data:`HEAD_TIMEOUT` seconds of opening (or of starting its next request) is closed without a word in the
+log beyond debug. Idle keep-alive connections close after uvicorn's ``timeout_keep_alive``. With h11
+(when httptools is missing) the head size is capped by h11's own limit, set to the same size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import cache
+from typing import Any
+
+MAX_HEAD_BYTES = 64 * 1024
+MAX_HEADERS = 100
+HEAD_TIMEOUT = 10.0
+KEEP_ALIVE_TIMEOUT = 5
+
+log = logging.getLogger("naftiko.http")
+
+_TOO_LARGE = (
+    b'{"type":"about:blank","title":"Request header fields too large","status":431,'
+    b'"detail":"the request head exceeds %d bytes or %d header lines"}' % (MAX_HEAD_BYTES, MAX_HEADERS)
+)
+_431 = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/problem+json\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_TOO_LARGE), _TOO_LARGE)
+)
+
+
+@cache
+def limited_httptools() -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol with the head limits above (built on first use: httptools is optional)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class LimitedHttpTools(HttpToolsProtocol):
+        _head_bytes = 0
+        _head_lines = 0
+        _in_head = True
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self._in_head:
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEAD_BYTES + 64 * 1024:  # far past it: stop parsing now
+                    self._refuse()
+                    return
+            super().data_received(data)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_head, self._head_lines = True, 0
+            if self._head_timer is None:
+                self._arm()
+
+        def on_url(self, url: bytes) -> None:
+            if len(self.url) + len(url) > MAX_HEAD_BYTES:
+                self._refuse()
+                return
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._head_lines += 1
+            if self._head_lines > MAX_HEADERS or self._head_bytes > MAX_HEAD_BYTES:
+                self._refuse()
+                return
+            super().on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            if self.transport.is_closing():
+                return
+            self._in_head, self._head_bytes = False, 0
+            self._disarm()
+            super().on_headers_complete()
+
+        def _refuse(self) -> None:
+            self._disarm()
+            if not self.transport.is_closing():
+                log.warning("refused a request head over %d bytes or %d lines", MAX_HEAD_BYTES, MAX_HEADERS)
+                self.transport.write(_431)
+                self.transport.close()
+
+        def _arm(self) -> None:
+            self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timeout)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timeout(self) -> None:
+            self._head_timer = None
+            if self._in_head and not self.transport.is_closing():
+                log.debug("closed a connection that sent no complete request head in %g s", HEAD_TIMEOUT)
+                self.transport.close()
+
+    return LimitedHttpTools
+
+
+def protocol_options(http: str) -> dict[str, Any]:
+    """uvicorn ``Config`` options for the protocol named ``http`` (``httptools`` or ``h11``)."""
+    if http == "httptools":
+        return {"http": limited_httptools(), "timeout_keep_alive": KEEP_ALIVE_TIMEOUT}
+    return {
+        "http": "h11",
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+        "timeout_keep_alive": KEEP_ALIVE_TIMEOUT,
+    }
+
+
+__all__ = ["HEAD_TIMEOUT", "MAX_HEADERS", "MAX_HEAD_BYTES", "limited_httptools", "protocol_options"]
