@@ -89,6 +89,8 @@ class Guard:
         self.hosts = allowed_hosts(settings.host, settings.allow_hosts)
         self.in_flight = 0
         self.rest = settings.kind != "mcp"
+        #: REST adapters read JSON bodies only; others (control's /validate takes YAML) say what they read
+        self.json_bodies = settings.kind == "rest"
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -156,8 +158,10 @@ class Guard:
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
             return 413, "Content too large", f"the request body exceeds {MAX_BODY_BYTES} bytes", []
-        if scope.get("method") in _BODY_METHODS and (
-            (length.isdigit() and int(length) > 0) or "transfer-encoding" in headers
+        if (
+            self.json_bodies
+            and scope.get("method") in _BODY_METHODS
+            and ((length.isdigit() and int(length) > 0) or "transfer-encoding" in headers)
         ):
             media = headers.get("content-type", "").split(";")[0].strip().lower()
             if media != "application/json" and not media.endswith("+json"):
