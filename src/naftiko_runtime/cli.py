@@ -24,6 +24,7 @@ from .consumes.policies import PolicySettings, flag_settings, load_settings
 from .control_cli import COMMANDS as CONTROL_COMMANDS
 from .control_cli import add_control_commands, control_command
 from .errors import BindingError, ConfigError, NaftikoError, SpecError, UsageError
+from .spec.dialects import versions_read
 from .spec.loader import load_file
 
 # The parser is built for every command, so the server stack (uvicorn, aiohttp, Starlette) is imported
@@ -42,14 +43,21 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="naftiko",
-        description=f"Validate and serve Naftiko capability files (spec {SPEC_VERSION}).",
+        description=f"Validate and serve Naftiko capability files (spec {SPEC_VERSION}, and the Ikanos "
+        "dialect up to 1.0.0-beta5).",
     )
     parser.add_argument(
         "--version", action="version", version=f"naftiko-runtime {__version__} (spec {SPEC_VERSION})"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    validate = sub.add_parser("validate", help="check capability files and print every finding")
+    validate = sub.add_parser(
+        "validate",
+        help="check capability files and print every finding",
+        description=f"Check capability files and print every finding. Versions read: {versions_read()}. "
+        "A file is read by its root key; Ikanos files are mapped onto the alpha2 model "
+        "(keyed collections become named lists, display is label, flows are functions).",
+    )
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
     validate.add_argument("--format", choices=("text", "json"), default="text")

@@ -103,16 +103,17 @@ class Plan:
             self.telemetry = None
 
 
-_TOP_KEY = re.compile(r"^[\"']?(naftiko|capability)[\"']?[ \t]*:", re.MULTILINE)
+_TOP_KEY = re.compile(r"^[\"']?(naftiko|ikanos|capability)[\"']?[ \t]*:", re.MULTILINE)
 
 
 def _is_capability_file(path: Path) -> bool:
-    """A Naftiko document with a ``capability``; shared consumes files and other YAML are not served."""
+    """A spec document (either dialect) with a ``capability``; shared files and other YAML are not served."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return True  # let the loader report it
-    return {match.group(1) for match in _TOP_KEY.finditer(text)} == {"naftiko", "capability"}
+    keys = {match.group(1) for match in _TOP_KEY.finditer(text)}
+    return keys in ({"naftiko", "capability"}, {"ikanos", "capability"})
 
 
 def discover(paths: Sequence[str | Path]) -> list[Path]:

@@ -11,7 +11,8 @@ Subschemas may carry an ``x-messages`` annotation: ``{keyword: text}`` (or, for 
 text is replaced by the offending value.
 
 The schema only knows the version string ``1.0.0-alpha2``; callers that accept alpha1/alpha3 documents
-substitute the version before validating.
+substitute the version before validating. `ikanos-1.0.0-beta5.schema.json` is its twin for the Ikanos
+dialect, written the same way (:func:`beta_schema_issues`; callers substitute ``1.0.0-beta5`` likewise).
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from jsonschema.exceptions import ValidationError
 from .findings import format_path
 
 __all__ = [
+    "BETA_SCHEMA_FILENAME",
     "SCHEMA_FILENAME",
     "SCHEMA_ID",
     "SCHEMA_PATH",
     "SchemaIssue",
+    "beta_schema_issues",
     "format_path",
     "get_validator",
     "is_valid",
@@ -46,6 +49,7 @@ SCHEMA_FILENAME: Final = "naftiko-1.0.0-alpha2.schema.json"
 #: Where the schema lives in a source checkout / regular install (it is read through importlib.resources).
 SCHEMA_PATH: Final = Path(__file__).resolve().with_name(SCHEMA_FILENAME)
 SCHEMA_ID: Final = "https://naftiko-runtime.dev/schemas/1.0.0-alpha2/capability.schema.json"
+BETA_SCHEMA_FILENAME: Final = "ikanos-1.0.0-beta5.schema.json"
 
 JsonPath = tuple[str | int, ...]
 
@@ -80,20 +84,20 @@ class SchemaIssue:
 
 
 @cache
-def load_schema() -> dict[str, Any]:
+def load_schema(filename: str = SCHEMA_FILENAME) -> dict[str, Any]:
     """The schema as a dict (cached and shared: do not mutate it)."""
-    text = (resources.files("naftiko_runtime") / "spec" / SCHEMA_FILENAME).read_text(encoding="utf-8")
+    text = (resources.files("naftiko_runtime") / "spec" / filename).read_text(encoding="utf-8")
     schema = json.loads(text)
     if not isinstance(schema, dict):  # pragma: no cover - the packaged file is an object
-        raise TypeError(f"{SCHEMA_FILENAME} does not hold a JSON object")
+        raise TypeError(f"{filename} does not hold a JSON object")
     return schema
 
 
 @cache
-def get_validator() -> Draft202012Validator:
+def get_validator(filename: str = SCHEMA_FILENAME) -> Draft202012Validator:
     """A compiled Draft 2020-12 validator for :func:`load_schema` (cached; format assertions off)."""
     # the packaged schema is checked against the metaschema by the test-suite, not at every start-up
-    return Draft202012Validator(load_schema())
+    return Draft202012Validator(load_schema(filename))
 
 
 def is_valid(document: object) -> bool:
@@ -138,6 +142,11 @@ def _node_at(document: object, path: JsonPath) -> object:
 def schema_issues(document: object) -> list[SchemaIssue]:
     """Every schema problem of a document: one issue per offending node, in document order."""
     return _collect_issues(get_validator(), document)
+
+
+def beta_schema_issues(document: object) -> list[SchemaIssue]:
+    """The same for an Ikanos-dialect document (``ikanos: 1.0.0-beta5``)."""
+    return _collect_issues(get_validator(BETA_SCHEMA_FILENAME), document)
 
 
 def _collect_issues(validator: Draft202012Validator, document: object) -> list[SchemaIssue]:

@@ -38,7 +38,13 @@ def _alpha2_schema(data: Mapping[str, Any]) -> Iterable[tuple[Path, str, str | N
 
 
 def _beta_schema(data: Mapping[str, Any]) -> Iterable[tuple[Path, str, str | None]]:
-    return ()
+    from ..schema import beta_schema_issues
+
+    # every ikanos version is read with the union of features: validate as the latest
+    document = (
+        data if data.get("ikanos") == ikanos.SCHEMA_VERSION else {**data, "ikanos": ikanos.SCHEMA_VERSION}
+    )
+    return ((i.path, i.message, i.key) for i in beta_schema_issues(document))
 
 
 DIALECTS: dict[str, Dialect] = {

@@ -35,6 +35,9 @@ VERSIONS = (
     "1.0.0-beta5",
 )
 
+#: the version the project's beta schema copy is written for
+SCHEMA_VERSION = "1.0.0-beta5"
+
 Issue = tuple[str, Path, str, bool]  # (severity, beta path, message, at_key)
 
 
