@@ -62,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
     validate.add_argument("--format", choices=("text", "json"), default="text")
 
+    convert = sub.add_parser(
+        "convert",
+        help="rewrite a capability file in the other dialect (alpha2 or beta5)",
+        description="Rewrite a spec document as naftiko 1.0.0-alpha2 or ikanos 1.0.0-beta5. What the target "
+        "cannot express is refused with findings; key order is kept, comments are not.",
+    )
+    convert.add_argument("file", metavar="FILE")
+    convert.add_argument("--to", required=True, choices=("alpha2", "beta5"))
+    convert.add_argument("-o", "--output", metavar="OUT", help="write here instead of standard output")
+
     serve = sub.add_parser("serve", help="serve capability files: every exposes block on its port")
     add_serve_arguments(serve)
     add_control_commands(sub)
@@ -73,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.files, strict=args.strict, fmt=args.format)
+    if args.command == "convert":
+        return convert_command(args.file, args.to, args.output)
     if args.command == "serve":
         return serve_command(args, os.environ)
     if args.command in CONTROL_COMMANDS:
@@ -123,6 +135,27 @@ def validate(files: Sequence[str], *, strict: bool = False, fmt: str = "text") -
             verdict = "invalid" if errors or r.document is None else "valid"
             print(f"{r.file}: {verdict} ({_count(errors, 'error')}, {_count(warnings, 'warning')})")
     return 1 if failed else 0
+
+
+def convert_command(file: str, to: str, output: str | None) -> int:
+    from .spec.dialects.convert import convert_text
+
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{file}:1:1  $  error: cannot read the file: {exc}", file=sys.stderr)
+        return 1
+    converted, findings = convert_text(text, to, file)
+    for finding in findings:
+        print(finding.format(), file=sys.stderr)
+    if converted is None:
+        print(f"{file}: not converted to {to}", file=sys.stderr)
+        return 1
+    if output is None:
+        sys.stdout.write(converted)
+    else:
+        Path(output).write_text(converted, encoding="utf-8")
+    return 0
 
 
 def _count(n: int, word: str) -> str:
