@@ -7,7 +7,8 @@
 #        - jbt-mcpcheck==0.1.1    (PyPI; a 2026-07-28 conformance checker) in a virtualenv of its own;
 #   2. serves the capability's MCP adapter with a small Python launcher (build_mcp_app + uvicorn on an
 #      ephemeral loopback port), in the project's virtualenv;
-#   3. runs the Inspector CLI: tools/list in both protocol eras (with --strict schema portability checks),
+#   3. runs the Inspector CLI: tools/list in both protocol eras (with --strict schema portability checks,
+#      whose warnings fail the check too),
 #      a valid tools/call in both eras, and a schema-invalid tools/call that must come back as a tool error;
 #   4. runs `mcpcheck URL --legacy-probes --probe all --strict`: every check must pass, warnings included.
 #
@@ -192,7 +193,12 @@ check() {
   for era in legacy modern; do
     log "$which [$era]: inspector --method tools/list --strict"
     inspector "$URL" --protocol-era "$era" --method tools/list --strict --format json -q >"$WORK/list.json" \
-      || die "$which [$era]: Inspector tools/list (exit $?)"
+      2>"$WORK/list.err" || { cat "$WORK/list.err" >&2; die "$which [$era]: Inspector tools/list (exit $?)"; }
+    # --strict reports schema portability warnings on stderr without failing: none is allowed either
+    if grep -q '^Warning' "$WORK/list.err"; then
+      cat "$WORK/list.err" >&2
+      die "$which [$era]: Inspector tools/list --strict warned about the schemas"
+    fi
     expect "$WORK/list.json" "[t['name'] for t in r['tools']] == $names" "$which [$era]: tools/list names"
     cut -c1-400 "$WORK/list.json" >&2
 

@@ -338,6 +338,15 @@ capability:
       with: {tail: list, payload: test-mcp.items}
       outputParameters:
       - {type: object, mapping: $.body}
+    - name: echo-first
+      description: Declares its first item a string; a number is a result that does not fit.
+      call: api.post-echo
+      with: {tail: first, payload: test-mcp.items}
+      outputParameters:
+      - type: object
+        properties:
+          first: {type: string, mapping: '$.body[0]'}
+          missing: {type: string, mapping: $.nothing}
     resources:
     - {name: docs, label: Docs, uri: "docs://guide", description: The guide, location: "file:///./docs"}
     - name: item
@@ -411,7 +420,11 @@ def test_derived_schema_types_path_and_required_inputs(inline: tuple[str, Upstre
         },
         "required": ["id", "limit"],
     }
-    assert tool["outputSchema"] == {"type": "object", "properties": {"path": {}, "query": {}}}
+    nullable_string = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    assert tool["outputSchema"] == {
+        "type": "object",
+        "properties": {"path": nullable_string, "query": nullable_string},
+    }
 
 
 def test_declared_inputs_become_a_closed_schema(inline: tuple[str, Upstream]) -> None:
@@ -502,6 +515,8 @@ def test_results_without_output_schema_and_error_objects(inline: tuple[str, Upst
         async with Client(inline[0], mode=mode) as client:
             failed = await client.call_tool("search-items", {"q": "x", "x-echo-status": 422})
             mismatch = await client.call_tool("echo-list", {"items": [1, 2]})
+            typed = await client.call_tool("echo-first", {"items": ["a", 2]})
+            drift = await client.call_tool("echo-first", {"items": [1, 2]})
         assert failed.is_error
         assert text_of(failed).startswith("search-items failed: api.search returned HTTP 422 Unprocessable")
         error = (failed.structured_content or {})["error"]
@@ -510,6 +525,12 @@ def test_results_without_output_schema_and_error_objects(inline: tuple[str, Upst
         assert mismatch.is_error
         assert text_of(mismatch) == (
             "echo-list: the result is an array, not the object its outputParameters declare: [1,2]"
+        )
+        # a mapped value keeps its declared type or is null; another type is reported, never passed on
+        assert not typed.is_error and typed.structured_content == {"first": "a", "missing": None}
+        assert drift.is_error
+        assert text_of(drift) == (
+            "echo-first: the result does not fit its outputParameters: output 'first': 1 is not of type 'string'"
         )
 
     run(go)

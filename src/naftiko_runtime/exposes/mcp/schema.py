@@ -3,7 +3,8 @@ output schema, and the validators of both schemas (input schemas: :mod:`.inputs`
 
 Output schemas are advertised only where every successful result can honour them (the SDK client checks
 ``structuredContent`` against ``outputSchema``): an object whose shape the ``outputParameters`` fix.
-Mapped leaf values are not typed, because the shaper passes them through as the upstream sent them.
+A mapped value has its declared type or is null (the path found nothing); it is not coerced, so a value
+of another type is reported as a result that does not fit the outputParameters.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ...errors import ConfigError
 from ...expressions import compile_jsonpath, compile_template
 from ...shaping import mock_outputs
 from ...spec import model as m
-from .inputs import Sources, declared_input_schema, derived_input_schema, plain, schema_props
+from .inputs import JSON_TYPES, Sources, declared_input_schema, derived_input_schema, plain, schema_props
 
 # --- tools ----------------------------------------------------------------------------------------------
 
@@ -129,21 +130,29 @@ def _property(p: m.OutputParameter) -> dict[str, Any]:
         # ``{{name}}`` keeps the input's own type, so only other strings are surely strings
         if p.type == "string" and compile_template(p.value).single_name is None:
             schema["type"] = "string"
-    elif p.type == "object" and p.properties is not None:
-        schema["type"] = ["object", "null"]
-        schema["properties"] = {n: _property(c) for n, c in p.properties.items()}
+    elif p.type == "object":
+        shape: dict[str, Any] = {"type": "object"}
+        if p.properties is not None:
+            shape["properties"] = {n: _property(c) for n, c in p.properties.items()}
+        schema = _nullable(shape)
     elif p.type == "array":
         schema["type"] = "array"
         if isinstance(p.items, m.OutputParameter):
             schema["items"] = _property(p.items)
         elif isinstance(p.items, tuple) and p.items:
-            schema["items"] = {
-                "type": ["object", "null"],
-                "properties": {c.name or f"field{i}": _property(c) for i, c in enumerate(p.items)},
-            }
+            properties = {c.name or f"field{i}": _property(c) for i, c in enumerate(p.items)}
+            schema["items"] = _nullable({"type": "object", "properties": properties})
+    elif p.type in JSON_TYPES:
+        # a mapped value: the declared type as the upstream sent it, or null when the path finds nothing
+        schema = _nullable({"type": p.type})
     if p.description:
         schema["description"] = p.description
     return schema
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` or null, as ``anyOf`` branches of one type each (portable to single-type dialects)."""
+    return {"anyOf": [schema, {"type": "null"}]}
 
 
 # --- validation -----------------------------------------------------------------------------------------
@@ -205,6 +214,10 @@ def schema_problem(validator: Draft202012Validator, instance: Any, noun: str = "
     if not errors:
         return None
     best = best_match(errors)
+    if best.validator == "anyOf" and best.context:
+        # "X or null" (a nullable output): say what X wants rather than "not valid under any schema"
+        concrete = [e for e in best.context if e.schema != {"type": "null"}]
+        best = best_match(concrete) if concrete else best
     text = _clip(best.message, 200)
     if best.absolute_path:
         where = ""
