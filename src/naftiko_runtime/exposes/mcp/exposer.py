@@ -52,7 +52,10 @@ class McpExposer:
         self.name = adapter.namespace
         self.title = info.label if info else None
         self.instructions = adapter.description
-        self.version = __version__
+        self.version = info.version if info and info.version else __version__
+        #: how long clients may reuse a list: the adapter's ``ttlMs``/``cacheScope``, else a public minute
+        self.list_ttl_ms = LIST_TTL_MS if adapter.ttl_ms is None else adapter.ttl_ms
+        self.list_scope = adapter.cache_scope or (LIST_SCOPE if adapter.ttl_ms is None else "private")
         #: ``serverInfo``, as ``initialize`` and the 2026-07-28 ``_meta`` stamp show it
         self.server_info = present(name=self.name, title=self.title, version=self.version)
         self.capabilities: dict[str, Any] = {}

@@ -34,7 +34,7 @@ from .envelope import (
     plain_params,
     read_headers,
 )
-from .exposer import LIST_METHODS, LIST_SCOPE, LIST_TTL_MS, McpExposer
+from .exposer import LIST_METHODS, McpExposer
 from .wire import (
     HEADER_MISMATCH,
     INVALID_PARAMS,
@@ -125,7 +125,7 @@ class FastPath:
     def _modern(self, method: str, result: dict[str, Any]) -> dict[str, Any]:
         """A result as the 2026-07-28 wire carries it: cache hints on lists, resultType, serverInfo."""
         if method in LIST_METHODS:
-            result = {"ttlMs": LIST_TTL_MS, "cacheScope": LIST_SCOPE, **result}
+            result = {"ttlMs": self.exposer.list_ttl_ms, "cacheScope": self.exposer.list_scope, **result}
         return {**result, "resultType": "complete", "_meta": self.stamp}
 
     # --- ASGI -------------------------------------------------------------------------------------------

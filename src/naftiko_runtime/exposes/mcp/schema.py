@@ -59,6 +59,7 @@ def tool_descriptor(sources: Sources, tool: m.McpTool) -> dict[str, Any]:
         "inputSchema": schema,
         "outputSchema": out,
         "annotations": _annotations(_semantic_hints(tool, fn) if fn else tool.hints),
+        "_meta": {"tags": list(tool.tags)} if tool.tags else None,
     }
     return {key: value for key, value in descriptor.items() if value is not None}
 

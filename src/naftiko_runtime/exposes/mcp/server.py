@@ -15,7 +15,7 @@ from mcp.server.lowlevel import Server
 
 from ...engine import Runtime
 from ...spec import model as m
-from .exposer import LIST_TTL_MS, McpExposer
+from .exposer import McpExposer
 from .wire import ProtocolError
 
 Context = ServerRequestContext[Any, Any]
@@ -84,7 +84,7 @@ def sdk_server(exposer: McpExposer) -> Server[Any]:
     if exposer.prompts:
         handlers.update(on_list_prompts=h.list_prompts, on_get_prompt=h.get_prompt)
     tools = exposer.tools
-    hint = CacheHint(ttl_ms=LIST_TTL_MS, scope="public")
+    hint = CacheHint(ttl_ms=exposer.list_ttl_ms, scope=exposer.list_scope)
     return Server(
         exposer.name,
         version=exposer.version,

@@ -105,8 +105,9 @@ def _operation(
         out["summary"] = op.label
     if op.description or resource.description:
         out["description"] = op.description or resource.description
-    if resource.name:
-        out["tags"] = [resource.name]
+    tags = list(dict.fromkeys([*([resource.name] if resource.name else []), *resource.tags, *op.tags]))
+    if tags:
+        out["tags"] = tags
     if parameters:
         out["parameters"] = parameters
 
@@ -184,7 +185,7 @@ def build_openapi(
     return {
         "openapi": OPENAPI_VERSION,
         "info": _describe(
-            {"title": info.label or adapter.namespace, "version": info.modified or "1.0.0"},
+            {"title": info.label or adapter.namespace, "version": info.version or info.modified or "1.0.0"},
             description or None,
         ),
         "servers": [{"url": "/", "description": f"adapter '{adapter.namespace}' on {shown}:{port}"}],

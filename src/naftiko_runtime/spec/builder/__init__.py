@@ -52,6 +52,7 @@ class Builder(ExposesReader):
             tags=self.strings(node, "tags", path),
             created=str_or_none(node.get("created")),
             modified=str_or_none(node.get("modified")),
+            version=self.text(node, "version", path),
         )
 
     def binding(self, node: Mapping[str, Any], path: Path) -> m.Binding | None:

@@ -46,6 +46,8 @@ class ExposesReader(InvocableReader, ConsumesReader):
                 resources=self.items(node, "resources", path, lambda n, p: self.mcp_resource(n, p, prefixes)),
                 prompts=self.items(node, "prompts", path, self.mcp_prompt),
                 path=path,
+                ttl_ms=self.ttl_ms(node, path),
+                cache_scope=cast(Any, self.enum(node, "cacheScope", path, ("public", "private"))),
             )
         if kind == "control":
             return m.ExposesControl(
@@ -111,6 +113,13 @@ class ExposesReader(InvocableReader, ConsumesReader):
 
     # --- REST -------------------------------------------------------------------------------------------
 
+    def ttl_ms(self, node: Mapping[str, Any], path: Path) -> int | None:
+        ttl = self.get(node, "ttlMs", path, int)
+        if ttl is not None and ttl < 0:
+            self.error((*path, "ttlMs"), f"ttlMs must not be negative, got {ttl}")
+            return None
+        return ttl
+
     def exposed_resource(self, node: Mapping[str, Any], path: Path, prefixes: Prefixes) -> m.ExposedResource:
         forward_node = self.get(node, "forward", path, dict)
         forward = None
@@ -125,6 +134,7 @@ class ExposesReader(InvocableReader, ConsumesReader):
             path_template=self.req_text(node, "path", path),
             name=self.text(node, "name", path),
             label=self.text(node, "label", path),
+            tags=self.strings(node, "tags", path),
             description=self.text(node, "description", path),
             input_parameters=self.items(node, "inputParameters", path, self.exposed_input),
             operations=self.items(
@@ -141,6 +151,7 @@ class ExposesReader(InvocableReader, ConsumesReader):
             method=cast(m.HttpMethod, self.enum(node, "method", path, METHODS, default="GET")),
             name=self.text(node, "name", path),
             label=self.text(node, "label", path),
+            tags=self.strings(node, "tags", path),
             description=self.text(node, "description", path),
             input_parameters=self.items(node, "inputParameters", path, self.exposed_input),
             invocable=self.invocable(node, path, prefixes),
@@ -176,6 +187,7 @@ class ExposesReader(InvocableReader, ConsumesReader):
             name=self.text(node, "name", path, required="ref" not in node) or "",
             description=self.text(node, "description", path),
             label=self.text(node, "label", path),
+            tags=self.strings(node, "tags", path),
             input_parameters=self.tool_inputs(node, path),
             hints=hints,
             invocable=self.invocable(node, path, prefixes),

@@ -20,6 +20,8 @@ class Info:
     tags: tuple[str, ...] = ()
     created: str | None = None
     modified: str | None = None
+    #: the capability's own version (Ikanos beta4+): server info and OpenAPI
+    version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

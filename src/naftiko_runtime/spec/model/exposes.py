@@ -31,6 +31,7 @@ class ExposedOperation(Invoking):
     name: str | None = None
     label: str | None = None
     description: str | None = None
+    tags: tuple[str, ...] = ()
     input_parameters: tuple[ExposedInputParameter, ...] = ()
     invocable: Invocable = field(default_factory=Invocable)
     path: Path = ()
@@ -49,6 +50,7 @@ class ExposedResource:
     name: str | None = None
     label: str | None = None
     description: str | None = None
+    tags: tuple[str, ...] = ()
     input_parameters: tuple[ExposedInputParameter, ...] = ()
     operations: tuple[ExposedOperation, ...] = ()
     forward: ForwardConfig | None = None
@@ -95,6 +97,7 @@ class McpTool(Invoking):
     name: str
     description: str | None = None
     label: str | None = None
+    tags: tuple[str, ...] = ()
     input_parameters: tuple[McpToolInputParameter, ...] | None = None
     hints: McpToolHints | None = None
     invocable: Invocable = field(default_factory=Invocable)
@@ -153,6 +156,9 @@ class ExposesMcp:
     prompts: tuple[McpPrompt, ...] = ()
     path: Path = ()
     type: Literal["mcp"] = "mcp"
+    #: client freshness hint and cache scope of list results (Ikanos beta4+)
+    ttl_ms: int | None = None
+    cache_scope: Literal["public", "private"] | None = None
 
 
 # --- control --------------------------------------------------------------------------------------------
