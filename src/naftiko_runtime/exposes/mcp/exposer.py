@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from ... import __version__
 from ...engine import Runtime
@@ -29,7 +29,7 @@ logger = logging.getLogger("naftiko_runtime.exposes.mcp")
 
 #: Lists never change while a process runs; clients may reuse them for a minute.
 LIST_TTL_MS = 60_000
-LIST_SCOPE = "public"
+LIST_SCOPE: Literal["public", "private"] = "public"
 LIST_METHODS = ("tools/list", "prompts/list", "resources/list", "resources/templates/list")
 
 
@@ -55,7 +55,9 @@ class McpExposer:
         self.version = info.version if info and info.version else __version__
         #: how long clients may reuse a list: the adapter's ``ttlMs``/``cacheScope``, else a public minute
         self.list_ttl_ms = LIST_TTL_MS if adapter.ttl_ms is None else adapter.ttl_ms
-        self.list_scope = adapter.cache_scope or (LIST_SCOPE if adapter.ttl_ms is None else "private")
+        self.list_scope: Literal["public", "private"] = adapter.cache_scope or (
+            LIST_SCOPE if adapter.ttl_ms is None else "private"
+        )
         #: ``serverInfo``, as ``initialize`` and the 2026-07-28 ``_meta`` stamp show it
         self.server_info = present(name=self.name, title=self.title, version=self.version)
         self.capabilities: dict[str, Any] = {}
