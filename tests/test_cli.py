@@ -56,3 +56,25 @@ def test_usage_errors_exit_2() -> None:
             [sys.executable, "-m", "naftiko_runtime", *args], capture_output=True, text=True
         )
         assert done.returncode == 2, (args, done.stderr)
+
+
+def test_validate_a_folder_checks_each_capability_in_it_as_serve_finds_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-good.yaml").write_text(Path(OWN).read_text())
+    (tmp_path / "b-bad.yaml").write_text("naftiko: 9.9.9\ncapability: {}\n")
+    (tmp_path / "shared-consumes.yml").write_text("naftiko: 1.0.0-alpha1\nconsumes: []\n")
+    (tmp_path / "notes.txt").write_text("not yaml")
+    assert main(["validate", str(tmp_path)]) == 1
+    verdicts = [
+        line for line in capsys.readouterr().out.splitlines() if ": valid" in line or ": invalid" in line
+    ]
+    assert [v.split(": ")[0].rsplit("/", 1)[-1] for v in verdicts] == ["a-good.yaml", "b-bad.yaml"]
+    assert verdicts[0].endswith("valid (0 errors, 0 warnings)") and "invalid" in verdicts[1]
+
+
+def test_validate_an_empty_folder_says_so_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(tmp_path)]) == 1
+    assert f"{tmp_path}: no capability files" in capsys.readouterr().err

@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         "A file is read by its root key; Ikanos files are mapped onto the alpha2 model "
         "(keyed collections become named lists, display is label, flows are functions).",
     )
-    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument(
+        "files", nargs="+", metavar="PATH", help="capability files or folders of them (as serve takes)"
+    )
     validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
     validate.add_argument("--format", choices=("text", "json"), default="text")
 
@@ -97,9 +99,15 @@ def validate(files: Sequence[str], *, strict: bool = False, fmt: str = "text") -
     from .consumes import check_support
     from .engine import check_steps
     from .exposes import check_adapters
+    from .spec.discovery import discover
 
+    try:
+        paths = discover(files)
+    except NaftikoError as exc:
+        print(f"naftiko validate: {exc}", file=sys.stderr)
+        return exc.exit_code
     # what the runtime cannot run is a warning here (the document is valid); ``serve`` refuses it
-    results = [load_file(f) for f in files]
+    results = [load_file(str(f)) for f in paths]
     results = [
         replace(
             r,
