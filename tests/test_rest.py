@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -396,6 +397,42 @@ def test_forward_copies_trusted_headers_only_and_applies_the_consumer_auth(api: 
     assert echoed["headers"]["x-keep"] == "yes" and "x-drop" not in echoed["headers"]
     assert echoed["headers"]["authorization"] == "Bearer ***"
     _problem(api.get("/proxy/%2E%2E/admin"), 400)
+
+
+# --- index and docs ------------------------------------------------------------------------------------
+
+
+def test_root_is_an_index_of_the_adapters_operations_with_links(api: httpx.Client) -> None:
+    index = api.get("/").json()
+    openapi = api.get("/openapi.json").json()
+    assert index["type"] == "rest" and index["title"] == "Items API"
+    assert index["links"] == {"openapi": "/openapi.json", "docs": "/docs"}
+    listed = {(op["method"], op["path"]) for op in index["operations"]}
+    declared = {
+        (verb.upper(), p)
+        for p, item in openapi["paths"].items()
+        for verb in item
+        if verb in ("get", "put", "post", "delete", "patch")
+    }
+    assert listed == declared and ("GET", "/items/{item-id}") in listed
+    page = api.get("/", headers={"Accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'href="/docs"' in page.text and "/items/{item-id}" in page.text
+    assert api.post("/").status_code == 405
+
+
+def test_docs_serve_swagger_ui_from_the_package_with_no_external_url(api: httpx.Client) -> None:
+    page = api.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "http://" not in page.text and "https://" not in page.text
+    assert '"/openapi.json"' in page.text
+    for asset in re.findall(r'(?:src|href)="(/docs/static/[^"]+)"', page.text):
+        fetched = api.get(asset)
+        assert fetched.status_code == 200 and len(fetched.content) > 100, asset
+    bundle = api.get("/docs/static/swagger-ui-bundle.js")
+    assert "SwaggerUIBundle" in bundle.text and "javascript" in bundle.headers["content-type"]
+    _problem(api.get("/docs/static/../../__init__.py"), 404)
+    _problem(api.get("/docs/static/swagger-editor.js"), 404)
 
 
 # --- OpenAPI -------------------------------------------------------------------------------------------

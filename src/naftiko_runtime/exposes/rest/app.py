@@ -13,6 +13,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ...engine import Runtime
 from ...spec import model as m
+from .docs import Pages
 from .endpoint import compile_endpoint
 from .forward import Forward
 from .openapi import build_openapi
@@ -44,24 +45,23 @@ def build_rest_app(
         if forward is not None and group.forward is None:
             group.forward = Forward(runtime, forward, resource.path_template)
 
-    document = json.dumps(
-        build_openapi(adapter, runtime.document, host=host, port=port),
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode("utf-8")
-    return RestApp(Routes(list(groups.values())), document)
+    openapi = build_openapi(adapter, runtime.document, host=host, port=port)
+    document = json.dumps(openapi, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return RestApp(Routes(list(groups.values())), document, Pages(adapter.namespace, openapi))
 
 
 class RestApp:
-    """The adapter's ASGI app: the compiled routes, ``/openapi.json``, and a last-resort 500.
+    """The adapter's ASGI app: the compiled routes, ``/openapi.json``, the index at ``/`` and the docs at
+    ``/docs`` (where the capability has no route of its own), and a last-resort 500.
 
     A plain ASGI callable rather than a Starlette app: the routes already match on their own, so the
     middleware stack and router a Starlette app wraps around them would only add work to every request.
     """
 
-    def __init__(self, routes: Routes, openapi: bytes) -> None:
+    def __init__(self, routes: Routes, openapi: bytes, pages: Pages) -> None:
         self.routes = routes
         self.openapi = Response(openapi, media_type="application/json")
+        self.pages = pages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -83,11 +83,16 @@ class RestApp:
                 await self.routes.handle(scope, receive, tracking_send, matched)
                 return
             response: Responder
-            if scope["path"] == "/openapi.json" and scope["method"] in ("GET", "HEAD"):
-                response = self.openapi
-            elif scope["path"] == "/openapi.json":
-                detail = f"{scope['method']} is not allowed here (allowed: GET)"
-                response = problem(405, "Method not allowed", detail, headers={"Allow": "GET"})
+            path, reading = scope["path"], scope["method"] in ("GET", "HEAD")
+            page = self.pages.page(path)
+            if path in ("/openapi.json", "/") or page is not None:
+                if not reading:
+                    detail = f"{scope['method']} is not allowed here (allowed: GET)"
+                    response = problem(405, "Method not allowed", detail, headers={"Allow": "GET"})
+                elif path == "/":
+                    response = self.pages.index(_header(scope, b"accept"))
+                else:
+                    response = page or self.openapi
             else:
                 raw = scope.get("raw_path")
                 shown = raw.decode("latin-1") if raw else scope["path"]
@@ -98,6 +103,13 @@ class RestApp:
             if not started:
                 failure = problem(500, "Internal server error", "the server log has the details")
                 await failure(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
