@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from naftiko_inngest_dev.__main__ import build_parser as inngest_dev_parser
 from naftiko_runtime.cli import build_parser
@@ -125,6 +126,14 @@ def demo() -> Iterator[Demo]:
         stamp = subprocess.run(["cksum"], stdin=pyproject, capture_output=True, check=True)
     (venv / ".naftiko-demo-installed").write_bytes(stamp.stdout)
     rest, mcp, upstream = free_port(), free_port(), free_port()
+    # every adapter of the demo's file on a free port (the documented ones may be taken on a shared host)
+    exposes = yaml.safe_load((ROOT / "capabilities" / "durable-workflow.yaml").read_text())["capability"][
+        "exposes"
+    ]
+    ports = {a.get("namespace") or a["type"]: free_port() for a in exposes} | {
+        "workflows-rest": rest,
+        "workflows-mcp": mcp,
+    }
     env = {**os.environ, "VENV": str(venv), "INNGEST_PORT": str(upstream)}
     env.pop("INNGEST_EVENT_KEY", None)
     env.pop("INNGEST_SIGNING_KEY", None)
@@ -132,10 +141,7 @@ def demo() -> Iterator[Demo]:
     process = subprocess.Popen(
         [
             str(ROOT / "scripts" / "demo"),
-            "--port",
-            f"workflows-rest={rest}",
-            "--port",
-            f"workflows-mcp={mcp}",
+            *(arg for ns, port in ports.items() for arg in ("--port", f"{ns}={port}")),
         ],
         cwd=ROOT,
         env=env,
