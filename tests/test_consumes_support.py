@@ -62,13 +62,23 @@ def test_a_document_the_runtime_fully_supports_has_no_findings() -> None:
     assert findings(capability(consumer())) == []
 
 
+#: every format of the spec has a decoder, so a missing one is simulated by taking its row out
+@pytest.fixture
+def no_csv_avro_html(monkeypatch: pytest.MonkeyPatch) -> None:
+    for fmt in ("csv", "avro", "html"):
+        monkeypatch.delitem(DECODERS, fmt)  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("no_csv_avro_html")
 def test_an_output_format_with_no_decoder_is_an_error_at_its_line() -> None:
     assert findings(capability(consumer(fmt="csv"))) == [
         "cap.yaml:18:26  $.capability.consumes[0].resources[0].operations[0].outputRawFormat  error: "
-        "outputRawFormat 'csv' is not supported by this runtime (supported: json, xml, yaml)"
+        "outputRawFormat 'csv' is not supported by this runtime "
+        "(supported: json, markdown, protobuf, psv, tsv, xml, yaml)"
     ]
 
 
+@pytest.mark.usefixtures("no_csv_avro_html")
 def test_validate_can_take_the_same_findings_as_warnings() -> None:
     found = findings(capability(consumer(fmt="avro")), severity="warning")
     assert len(found) == 1 and "  warning: outputRawFormat 'avro' is not supported" in found[0]
@@ -95,6 +105,7 @@ def test_a_header_name_that_is_no_http_token_is_an_error() -> None:
     )
 
 
+@pytest.mark.usefixtures("no_csv_avro_html")
 def test_an_imported_consumer_is_reported_in_its_own_file(tmp_path: Path) -> None:
     shared = "naftiko: 1.0.0-alpha2\nconsumes:\n" + consumer(fmt="html")
     (tmp_path / "shared.yaml").write_text(shared)

@@ -10,7 +10,8 @@ result over MCP::
     ├── ConfigError                  exit 1: the configuration cannot be served as written
     │   ├── SpecError                the document cannot be interpreted (carries its findings)
     │   ├── BindingError             a bind cannot be resolved (missing variable, file, key, scheme)
-    │   └── UnsupportedFeatureError  valid alpha2 that this runtime does not run (e.g. script steps)
+    │   ├── SpecFileError            a file the document names (schema, script) is missing or unusable
+    │   └── UnsupportedFeatureError  valid alpha2 that this runtime does not run
     ├── UsageError                   exit 2: the command line asks for something that cannot be
     ├── ServeError                   exit 1: nothing to serve, a port taken or shared, a server that stopped
     └── RequestError                 one call failed; ``status`` is the HTTP status REST answers with
@@ -70,6 +71,10 @@ class SpecError(ConfigError):
 
 class BindingError(ConfigError):
     """A bind could not be resolved. The message names the key and the bind, never a value."""
+
+
+class SpecFileError(ConfigError):
+    """A file the document names (a schema, a script) is missing or unusable; names the file and path."""
 
 
 class UnsupportedFeatureError(ConfigError):

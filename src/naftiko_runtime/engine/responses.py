@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from .. import formats
 from ..binds import Redactor
-from ..consumes.http import BoundOperation, UpstreamResponse
-from ..errors import UpstreamPayloadError, UpstreamStatusError
-from ..formats import DECODERS, PayloadError
+from ..consumes.http import BoundOperation, HttpConsumer, UpstreamResponse
+from ..errors import SpecFileError, UpstreamPayloadError, UpstreamStatusError
+from ..spec import model as m
+from ..spec.findings import format_path
 
 
 def looks_json(content_type: str, body: bytes) -> bool:
@@ -55,17 +59,26 @@ def status_error(op: BoundOperation, response: UpstreamResponse, redact: Redacto
     return error
 
 
+def prepare_formats(document: m.NaftikoDocument, consumers: Iterable[HttpConsumer]) -> None:
+    """Compile once what each operation's format reads from ``outputSchema`` (schema files, selectors)."""
+    for consumer in consumers:
+        for op in consumer.operations.values():
+            spec = op.spec
+            try:
+                prepared = formats.prepare(
+                    spec.output_raw_format, spec.output_schema, Path(document.base_dir)
+                )
+            except formats.SchemaFileError as exc:
+                where = format_path((*spec.path, "outputSchema"))
+                raise SpecFileError(f"{document.file}: {where}: {exc}") from None
+            op.decode_options = {**op.decode_options, **prepared}
+
+
 def decode(op: BoundOperation, response: UpstreamResponse, redact: Redactor) -> Any:
     fmt = op.spec.output_raw_format or "json"
-    decoder = DECODERS.get(fmt)
-    if decoder is None:
-        raise UpstreamPayloadError(
-            f"{op.qualified}: outputRawFormat '{fmt}' is not supported by this runtime",
-            operation=op.qualified,
-        )
     try:
-        return decoder(response.body, response.content_type, op.decode_options)
-    except PayloadError as exc:
+        return formats.decode(fmt, response.body, response.content_type, op.decode_options)
+    except formats.PayloadError as exc:
         detail = f"{op.qualified} answered HTTP {response.status} with {exc}"
         if exc.excerpt:
             detail += f": {response.text_excerpt(redact, 120)}"

@@ -16,6 +16,7 @@ from ..spec import model as m
 from .binding import compile_with
 from .invocation import Invocation
 from .outcome import Scopes
+from .responses import prepare_formats
 from .steps import compile_steps
 
 
@@ -56,6 +57,7 @@ class Runtime:
             )
             for c in consumes
         }
+        prepare_formats(document, self.consumers.values())
         self._functions: dict[str, Invocation] = {}
 
     async def start(self) -> None:

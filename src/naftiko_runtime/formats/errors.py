@@ -13,3 +13,7 @@ class PayloadError(ValueError):
     def __init__(self, message: str, *, excerpt: bool = False) -> None:
         super().__init__(message)
         self.excerpt = excerpt
+
+
+class SchemaFileError(ValueError):
+    """An ``outputSchema`` file that is missing or does not compile; reported at load."""

@@ -1,9 +1,10 @@
-"""``outputRawFormat: xml``, read into JSON values.
+"""``outputRawFormat: xml``, read with the standard library's expat-based ElementTree.
 
-The reading is the one capability authors rely on: the root element is dropped and its content becomes
-the value; an element with only text is a string; repeated child elements become an array; attributes
-become fields; text beside children or attributes goes under ``""``. Scalars stay strings. Documents with
-a DOCTYPE are refused: entity declarations are how XML bombs and external-entity reads get in.
+The reading is the one capability authors rely on: the root element is dropped and its content
+becomes the value; an element with only text is a string; repeated child elements become an array;
+attributes become fields; text beside children or attributes goes under ``""``. Scalars stay strings.
+Documents with a DOCTYPE are refused: entity declarations are how XML bombs and external-entity reads
+get in.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from typing import Any
 from xml.etree import ElementTree
 
 from .errors import PayloadError
+from .text import check_size
 
 
 def decode(body: bytes, content_type: str, options: Mapping[str, Any]) -> Any:
-    if b"<!DOCTYPE" in body[:4096].upper():
+    check_size(body, "xml")
+    if b"<!DOCTYPE" in body.upper():
         raise PayloadError("a body that is not the XML it declares: XML with a DOCTYPE is refused")
     try:
         root = ElementTree.fromstring(body)

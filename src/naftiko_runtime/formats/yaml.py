@@ -1,4 +1,7 @@
-"""``outputRawFormat: yaml``. JSON is YAML too, and the JSON parser is far faster, so it goes first."""
+"""``outputRawFormat: yaml``. JSON is YAML too, and the JSON parser is far faster, so it goes first.
+
+YAML anchors and aliases are refused: they are how a few bytes expand into gigabytes of JSON.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from .errors import PayloadError
+from .text import load_yaml, text
 
 
 def decode(body: bytes, content_type: str, options: Mapping[str, Any]) -> Any:
@@ -17,7 +19,7 @@ def decode(body: bytes, content_type: str, options: Mapping[str, Any]) -> Any:
     except ValueError:
         pass
     try:
-        return yaml.safe_load(body)
-    except yaml.YAMLError:
+        return load_yaml(text(body, content_type, "yaml"))
+    except PayloadError as exc:
         kind = content_type.split(";")[0] or "an unlabelled body"
-        raise PayloadError(f"{kind} that is neither JSON nor YAML", excerpt=True) from None
+        raise PayloadError(f"{kind} that is neither JSON nor YAML ({exc})", excerpt=True) from None

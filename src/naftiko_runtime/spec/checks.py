@@ -13,6 +13,7 @@ from typing import Any
 from ..expressions import ExpressionError, compile_jsonpath, compile_path, compile_template, has_template
 from . import model as m
 from .credentials import check_credentials
+from .files import check_files
 from .findings import Path
 
 Check = tuple[str, Path, str, bool]
@@ -22,6 +23,7 @@ _PLACEHOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 def check_document(doc: m.NaftikoDocument) -> Iterator[Check]:
     cap = doc.capability
+    yield from check_files(doc)
     yield from _check_consumers(doc.consumes)
     if cap is None:
         return

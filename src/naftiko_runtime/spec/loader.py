@@ -139,7 +139,7 @@ def _interpret(data: Any, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocum
         report.add("error", path, message)
     if document is None or builder.errors:
         return None
-    document = _resolve_imports(document, report, base_dir)
+    document = _resolve_imports(replace(document, base_dir=str(base_dir)), report, base_dir)
     for severity, path, message, at_key in check_document(document):
         report.add(severity, path, message, at_key=at_key)
     if translation is not None:

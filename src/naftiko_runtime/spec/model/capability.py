@@ -55,6 +55,8 @@ class NaftikoDocument:
     capability: Capability | None = None
     #: root-level ``consumes``: a shared consumer file that capabilities import
     consumes: tuple[ConsumesHttp, ...] = ()
+    #: the directory relative paths in the document (imports, schema and script files) are read from
+    base_dir: str = "."
 
     @property
     def all_binds(self) -> tuple[Binding, ...]:
