@@ -9,6 +9,7 @@ import pytest
 
 from naftiko_runtime.binds import Bindings, Secret
 from naftiko_runtime.engine import Runtime, apply_with, check_steps, compile_with
+from naftiko_runtime.engine import steps as step_table
 from naftiko_runtime.errors import ConfigError, InvalidInputError, TemplateError, UnsupportedFeatureError
 from naftiko_runtime.spec.loader import load_text
 from naftiko_runtime.spec.model import Invocable
@@ -262,12 +263,20 @@ capability:
       description: d
       steps:
       - {type: call, name: ships, call: reg.list-ships}
-      - {type: script, name: tally, language: javascript, script: "ships.length"}
+      - {type: script, name: tally, language: javascript, file: tally.js}
 """
 
 
-def test_a_step_type_without_a_runner_is_reported_at_its_position() -> None:
-    findings = [f.format() for f in check_steps(load_text(SCRIPT, "s.yaml"))]
+@pytest.fixture
+def no_script_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
+    """Every step type has a runner now: take the script row out, and give the step its file."""
+    monkeypatch.setitem(step_table.STEPS, "script", None)  # type: ignore[arg-type]
+    (tmp_path / "tally.js").write_text("result = context.ships.length")
+    return tmp_path
+
+
+def test_a_step_type_without_a_runner_is_reported_at_its_position(no_script_runner: Any) -> None:
+    findings = [f.format() for f in check_steps(load_text(SCRIPT, "s.yaml", base_dir=no_script_runner))]
     assert findings == [
         "s.yaml:22:16  $.capability.exposes[0].tools[0].steps[1].type  "
         "error: script steps are not supported by this runtime"
@@ -275,8 +284,8 @@ def test_a_step_type_without_a_runner_is_reported_at_its_position() -> None:
     assert check_steps(load_text(STEPS, "s.yaml")) == []
 
 
-def test_compiling_a_step_type_without_a_runner_refuses_and_names_the_step() -> None:
-    doc = load_text(SCRIPT, "s.yaml").require()
+def test_compiling_a_step_type_without_a_runner_refuses_and_names_the_step(no_script_runner: Any) -> None:
+    doc = load_text(SCRIPT, "s.yaml", base_dir=no_script_runner).require()
     tool = doc.capability.exposes[0].tools[0]  # type: ignore[union-attr]
     expected = (
         r"^s\.yaml: \$\.capability\.exposes\[0\]\.tools\[0\]\.steps\[1\]: script steps are not supported"

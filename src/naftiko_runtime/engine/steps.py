@@ -21,6 +21,7 @@ from ..spec.loader import LoadResult
 from .binding import WithEntry, apply_with, compile_with
 from .outcome import Outcome, Scopes
 from .responses import decode, status_error
+from .scripting import compile_script
 
 
 class Upstreams(Protocol):
@@ -164,7 +165,7 @@ def _lookup(step: m.OperationStep, invocable: m.Invocable, upstreams: Upstreams)
 # --- the table ------------------------------------------------------------------------------------------
 
 #: step ``type`` -> how to compile it; ``None``: valid in the spec, not implemented by this runtime
-STEPS: Mapping[str, StepCompiler | None] = {"call": _call, "lookup": _lookup, "script": None}
+STEPS: Mapping[str, StepCompiler | None] = {"call": _call, "lookup": _lookup, "script": compile_script}
 
 
 def _unsupported(step: m.OperationStep) -> str:

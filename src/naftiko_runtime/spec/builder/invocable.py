@@ -82,6 +82,10 @@ class InvocableReader(Reader):
             match=self.text(node, "match", path, required=kind == "lookup"),
             lookup_value=self.text(node, "lookupValue", path, required=kind == "lookup"),
             output_parameters=self.strings(node, "outputParameters", path) if kind == "lookup" else (),
+            file=self.text(node, "file", path, required=kind == "script"),
+            language=self.text(node, "language", path),
+            location=self.text(node, "location", path),
+            dependencies=self.strings(node, "dependencies", path),
             path=path,
         )
 

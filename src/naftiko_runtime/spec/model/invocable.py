@@ -41,6 +41,11 @@ class OperationStep:
     match: str | None = None
     lookup_value: str | None = None
     output_parameters: tuple[str, ...] = ()
+    #: script steps: the file, relative to ``location`` (both may default from the control adapter)
+    file: str | None = None
+    language: str | None = None
+    location: str | None = None
+    dependencies: tuple[str, ...] = ()
     path: Path = ()
 
 
