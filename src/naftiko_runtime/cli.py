@@ -1,5 +1,6 @@
-"""The ``naftiko`` command: ``validate`` capability files, ``serve`` them, and read a running server's
-control adapter (``health``, ``status``, ``metrics``, ``traces``: :mod:`.control_cli`).
+"""The ``naftiko`` command: ``validate`` capability files, ``serve`` them, read a running server's
+control adapter (``health``, ``status``, ``metrics``, ``traces``: :mod:`.control_cli`), and convert
+between OpenAPI descriptions and capabilities (``import openapi``, ``export openapi``).
 
 Exit codes: 0 success, 1 the files have errors (or warnings under ``--strict``) or serving failed,
 2 usage errors (each error class carries its ``exit_code``). This is the one place that reads the
@@ -25,6 +26,7 @@ from .control_cli import COMMANDS as CONTROL_COMMANDS
 from .control_cli import add_control_commands, control_command
 from .errors import BindingError, ConfigError, NaftikoError, SpecError, UsageError
 from .spec.dialects import versions_read
+from .spec import model as m
 from .spec.loader import load_file
 
 # The parser is built for every command, so the server stack (uvicorn, aiohttp, Starlette) is imported
@@ -77,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve capability files: every exposes block on its port")
     add_serve_arguments(serve)
     add_control_commands(sub)
+
+    imp = sub.add_parser("import", help="write a capability from another description of an API")
+    imp.add_argument("kind", choices=("openapi",))
+    imp.add_argument("source", metavar="FILE|URL", help="Swagger 2.0, OpenAPI 3.0 or 3.1, JSON or YAML")
+    imp.add_argument("-o", "--output", metavar="OUT", help="write the capability here (default: stdout)")
+
+    exp = sub.add_parser("export", help="write the OpenAPI description a capability's REST adapters serve")
+    exp.add_argument("kind", choices=("openapi",))
+    exp.add_argument("capability", metavar="CAPABILITY")
+    exp.add_argument(
+        "-o", "--output", metavar="OUT", help="write here, as YAML for .yaml/.yml (default: stdout)"
+    )
+    exp.add_argument("--adapter", metavar="NAMESPACE", help="the REST adapter, when there are several")
     return parser
 
 
@@ -91,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_command(args, os.environ)
     if args.command in CONTROL_COMMANDS:
         return control_command(args, os.environ)
+    if args.command == "import":
+        return import_openapi(args.source, args.output)
+    if args.command == "export":
+        return export_openapi(args.capability, args.output, args.adapter)
     parser.print_help(sys.stderr)
     return 2
 
@@ -164,6 +183,54 @@ def convert_command(file: str, to: str, output: str | None) -> int:
     else:
         Path(output).write_text(converted, encoding="utf-8")
     return 0
+
+
+def import_openapi(source: str, output: str | None) -> int:
+    from .convert.openapi_import import OpenApiImportError, dump, import_openapi, read_source
+
+    try:
+        capability, notes = import_openapi(read_source(source), source)
+    except OpenApiImportError as exc:
+        print(f"naftiko import: {exc}", file=sys.stderr)
+        return 1
+    for note in notes:
+        print(f"naftiko import: note: {note}", file=sys.stderr)
+    _write(dump(capability, source), output)
+    return 0
+
+
+def export_openapi(file: str, output: str | None, adapter: str | None) -> int:
+    from .convert.openapi_export import export_openapi
+
+    result = load_file(file)
+    for finding in result.findings:
+        print(finding.format(), file=sys.stderr)
+    if not result.ok or result.document is None:
+        return 1
+    documents = export_openapi(result.document, adapter)
+    if len(documents) != 1:
+        which = f"no REST adapter '{adapter}'" if adapter else f"{len(documents)} REST adapters"
+        cap = result.document.capability
+        names = ", ".join(a.namespace for a in cap.exposes if isinstance(a, m.ExposesRest)) if cap else ""
+        print(f"naftiko export: {file} has {which} (REST adapters: {names or 'none'})", file=sys.stderr)
+        return 1
+    (document,) = documents.values()
+    if output and output.endswith((".yaml", ".yml")):
+        import yaml
+
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    else:
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    _write(text, output)
+    return 0
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
 
 
 def _count(n: int, word: str) -> str:

@@ -1,0 +1,1 @@
+"""Converting between capabilities and other descriptions of an API (OpenAPI, both ways)."""
