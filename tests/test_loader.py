@@ -74,7 +74,9 @@ def test_bad_yaml_is_reported_with_line_and_column() -> None:
 
 def test_duplicate_yaml_keys_are_errors() -> None:
     found = messages(MINIMAL.replace("  label: Demo\n", "  label: Demo\n  label: Again\n"))
-    assert found == ["cap.yaml:4:3  $  error: invalid YAML: duplicate key 'label'"]
+    assert found == [
+        "cap.yaml:4:3  $  error: invalid YAML: duplicate key 'label' (line 4 reads: '  label: Again')"
+    ]
 
 
 @pytest.mark.parametrize("version", ["0.5", "2.0.0", "1.0.0"])

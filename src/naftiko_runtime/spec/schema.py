@@ -17,6 +17,7 @@ dialect, written the same way (:func:`beta_schema_issues`; callers substitute ``
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -237,7 +238,10 @@ def _issue_for(document: object, path: JsonPath, errors: list[ValidationError]) 
         noun = "key" if len(extras) == 1 else "keys"
         shown = sorted(str(name) for name in extras)
         hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
-        parts.append(("additionalProperties", f"unknown {noun} {_quoted_list(shown)}{hint}"))
+        guesses = [(name, _closest(name, allowed)) for name in shown]
+        named = [f"'{g}'" + (f" for '{n}'" if len(shown) > 1 else "") for n, g in guesses if g]
+        guess = f": did you mean {', '.join(named)}?" if named else ""
+        parts.append(("additionalProperties", f"unknown {noun} {_quoted_list(shown)}{guess}{hint}"))
 
     # 3. everything else, one sentence per distinct message
     for error in errors:
@@ -378,3 +382,13 @@ def _alternatives(words: list[str]) -> str:
 
 def _quoted_list(names: Iterable[object]) -> str:
     return ", ".join(repr(str(name)) for name in names)
+
+
+def _closest(name: str, allowed: list[str]) -> str | None:
+    """The allowed key a typo most likely meant (case and separators ignored first)."""
+    folded = {re.sub(r"[-_ ]", "", a.lower()): a for a in allowed}
+    exact = folded.get(re.sub(r"[-_ ]", "", name.lower()))
+    if exact is not None:
+        return exact
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.75)
+    return close[0] if close else None

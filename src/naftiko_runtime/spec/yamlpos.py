@@ -71,7 +71,9 @@ def load_yaml(text: str) -> tuple[Any, Positions]:
         problem = exc.problem or str(exc)
         if exc.context:
             problem = f"{exc.context}: {problem}"
-        raise YamlSyntaxError(f"invalid YAML: {problem}", line, col) from exc
+        lines = text.splitlines()
+        shown = f" (line {line} reads: {lines[line - 1].rstrip()!r})" if 0 < line <= len(lines) else ""
+        raise YamlSyntaxError(f"invalid YAML: {problem}{shown}", line, col) from exc
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"invalid YAML: {exc}", 1, 1) from exc
     finally:
