@@ -21,6 +21,7 @@ from multidict import CIMultiDict
 from .. import __version__
 from ..binds import Bindings, Redactor
 from ..errors import (
+    BindingError,
     InvalidInputError,
     UnsupportedFeatureError,
     UpstreamPayloadError,
@@ -151,6 +152,21 @@ class BoundOperation:
         )
 
 
+def _resolve_base_uri(spec: m.ConsumesHttp, bindings: Bindings, env: Mapping[str, str]) -> str:
+    """The base URI; one that is wholly a template (``{{BASE_URL}}``) is read from the binds, else the
+    environment, and must be an http(s) URL."""
+    name = m.template_name(spec.base_uri)
+    if name is None:
+        return spec.base_uri
+    value = bindings.flat.get(name) or env.get(name)
+    where = f"consumes '{spec.namespace}': baseUri {{{{{name}}}}}"
+    if not value:
+        raise BindingError(f"{where} is neither a bind nor an environment variable")
+    if not str(value).startswith(("http://", "https://")) or not urlsplit(str(value)).netloc:
+        raise BindingError(f"{where} does not hold an http(s) URL")
+    return str(value)
+
+
 class HttpConsumer(Upstream):
     """A consumed HTTP API: one connection pool, its credentials, and its compiled operations."""
 
@@ -165,8 +181,11 @@ class HttpConsumer(Upstream):
         redactor: Redactor | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        env = bindings.environ if environ is None else environ
         super().__init__(
-            spec.namespace, base_uri or spec.base_uri, (policy or Policy()).with_timeouts(timeouts)
+            spec.namespace,
+            base_uri or _resolve_base_uri(spec, bindings, env),
+            (policy or Policy()).with_timeouts(timeouts),
         )
         self.spec = spec
         self.base = self.base_uri
@@ -176,7 +195,6 @@ class HttpConsumer(Upstream):
         if self.credentials is not None:
             self.redact.update(self.credentials.secrets)
         self.default_headers: dict[str, str] = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        env = bindings.environ if environ is None else environ
         self.operations: dict[str, BoundOperation] = {}
         for resource in spec.resources:
             for op in resource.operations:

@@ -50,6 +50,15 @@ def check_document(doc: m.NaftikoDocument) -> Iterator[Check]:
 
 def _check_consumers(consumers: tuple[m.ConsumesHttp, ...]) -> Iterator[Check]:
     for c in consumers:
+        name = m.template_name(c.base_uri)
+        if name is not None:
+            yield (
+                "warning",
+                (*c.path, "baseUri"),
+                f"baseUri is wholly a template: {name} is read from the binds or the environment at "
+                "start, and must be an http(s) URL then",
+                False,
+            )
         for param in c.input_parameters:
             yield from _template((*param.path, "value"), param.value)
         auth = c.authentication

@@ -120,6 +120,8 @@ def _interpret(data: Any, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocum
         report.add("error", where, problem)
         return None
     for path, message, key in dialect.schema(data):
+        if _assumed(data, path):
+            continue
         if key is not None:
             report.add("warning", (*path, key), message, at_key=True)
         else:
@@ -145,6 +147,22 @@ def _interpret(data: Any, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocum
     if translation is not None:
         document = rewrite_paths(document, translation.to_source)
     return document
+
+
+def _assumed(data: Any, path: Path) -> bool:
+    """A schema deviation the runtime reads on purpose, with a check saying what it assumed."""
+    if path[-1:] == ("baseUri",):
+        return m.template_name(str(_at(data, path))) is not None  # read at start from binds or environ
+    return False
+
+
+def _at(data: Any, path: Path) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _resolve_imports(document: m.NaftikoDocument, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocument:

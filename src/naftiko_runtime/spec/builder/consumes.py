@@ -37,7 +37,7 @@ class ConsumesReader(Reader):
         if kind is None:
             return None
         base_uri = self.req_text(node, "baseUri", path)
-        if base_uri and not base_uri.startswith(("http://", "https://")):
+        if base_uri and not base_uri.startswith(("http://", "https://")) and not m.template_name(base_uri):
             self.error((*path, "baseUri"), f"baseUri must start with http:// or https://, got {base_uri!r}")
         return m.ConsumesHttp(
             namespace=self.req_text(node, "namespace", path),

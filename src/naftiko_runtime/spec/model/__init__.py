@@ -36,6 +36,7 @@ from .consumes import (
     ConsumesHttp,
     ImportedConsumesHttp,
     RequestBody,
+    template_name,
 )
 from .exposes import (
     ControlManagement,
@@ -70,6 +71,7 @@ from .invocable import (
 )
 
 __all__ = [
+    "template_name",
     "Aggregate",
     "AggregateFunction",
     "AuthApiKey",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,3 +91,12 @@ class ImportedConsumesHttp:
     as_: str | None = None
     description: str | None = None
     path: Path = ()
+
+
+_TEMPLATE_ONLY = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}$")
+
+
+def template_name(value: str) -> str | None:
+    """``BASE_URL`` for a value that is wholly the template ``{{BASE_URL}}``, else None."""
+    match = _TEMPLATE_ONLY.match(value.strip())
+    return match.group(1) if match else None

@@ -1,0 +1,62 @@
+"""Real-world files read as their authors meant, each with a warning saying what was assumed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from naftiko_runtime.engine import Runtime
+from naftiko_runtime.errors import BindingError
+from naftiko_runtime.spec.loader import load_text
+
+from .support import run_asgi
+from .test_rest import serve_rest
+from .upstreams import echo_app
+
+TEMPLATE_BASE = """\
+naftiko: 1.0.0-alpha2
+info: {label: Lenient, description: real files}
+capability:
+  consumes:
+  - type: http
+    namespace: api
+    baseUri: "{{BASE_URL}}"
+    resources: [{name: r, path: /things, operations: [{name: list, method: GET}]}]
+  exposes:
+  - type: rest
+    namespace: rest
+    port: 8080
+    resources: [{path: /things, name: things, operations: [{method: GET, call: api.list}]}]
+"""
+
+
+def test_a_base_uri_that_is_wholly_a_template_is_read_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = load_text(TEMPLATE_BASE, "cap.yaml")
+    assert [f.format() for f in result.findings] == [
+        "cap.yaml:7:14  $.capability.consumes[0].baseUri  warning: baseUri is wholly a template: BASE_URL is "
+        "read from the binds or the environment at start, and must be an http(s) URL then"
+    ]
+    doc = result.require()
+    with run_asgi(echo_app()) as up:
+        monkeypatch.setenv("BASE_URL", up + "/v1")
+        with serve_rest(doc, {}, {}) as client:
+            assert client.get("/things").json()["path"] == "/v1/things"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "is neither a bind nor an environment variable"),
+        ("ftp://files", "does not hold an http(s) URL"),
+    ],
+)
+def test_a_template_base_uri_must_resolve_to_an_http_url(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, reason: str
+) -> None:
+    monkeypatch.delenv("BASE_URL", raising=False)
+    if value is not None:
+        monkeypatch.setenv("BASE_URL", value)
+    doc = load_text(TEMPLATE_BASE, "cap.yaml").require()
+    with pytest.raises(BindingError, match=re.escape(f"consumes 'api': baseUri {{{{BASE_URL}}}} {reason}")):
+        Runtime(doc)
