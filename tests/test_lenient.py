@@ -60,3 +60,52 @@ def test_a_template_base_uri_must_resolve_to_an_http_url(
     doc = load_text(TEMPLATE_BASE, "cap.yaml").require()
     with pytest.raises(BindingError, match=re.escape(f"consumes 'api': baseUri {{{{BASE_URL}}}} {reason}")):
         Runtime(doc)
+
+
+PLAIN_BODY = """\
+naftiko: 1.0.0-alpha2
+info: {label: Lenient, description: real files}
+capability:
+  consumes:
+  - type: http
+    namespace: api
+    baseUri: http://upstream.invalid
+    resources:
+    - name: r
+      path: /things
+      operations:
+      - name: create
+        method: POST
+        body: {name: "{{name}}", size: 3, tags: [a, b]}
+  exposes:
+  - type: mcp
+    namespace: tools
+    port: 9000
+    tools:
+    - name: make
+      description: makes a thing
+      inputParameters: [{name: name, type: string, description: the name}]
+      call: api.create
+"""
+
+
+def test_a_body_given_as_a_plain_map_is_sent_as_json_data() -> None:
+    import asyncio
+
+    result = load_text(PLAIN_BODY, "cap.yaml")
+    assert [f.format() for f in result.findings] == [
+        "cap.yaml:14:15  $.capability.consumes[0].resources[0].operations[0].body  warning: body without "
+        "'type': sent as JSON data (as if it read {type: json, data: ...})"
+    ]
+    doc = result.require()
+
+    async def call(url: str) -> object:
+        async with Runtime(doc, upstreams={"api": url}) as rt:
+            inv = rt.invocation("t", call="api.create", with_={}, outputs=(), prefixes=())
+            return (await inv.run({"name": "box"})).value()
+
+    with run_asgi(echo_app()) as up:
+        echoed = asyncio.run(call(up))
+    assert isinstance(echoed, dict)
+    assert echoed["body"] == {"name": "box", "size": 3, "tags": ["a", "b"]}
+    assert echoed["headers"]["content-type"] == "application/json"

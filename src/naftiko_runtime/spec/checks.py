@@ -94,6 +94,11 @@ def _check_consumers(consumers: tuple[m.ConsumesHttp, ...]) -> Iterator[Check]:
                     yield from _jsonpath((*out.path, "value"), out.value)
                 if op.body is not None:
                     yield from _body_templates(op.body.data, op.body.path)
+                    if not op.body.typed:
+                        message = (
+                            "body without 'type': sent as JSON data (as if it read {type: json, data: ...})"
+                        )
+                        yield "warning", op.body.path, message, False
 
 
 def _check_namespaces(cap: m.Capability) -> Iterator[Check]:

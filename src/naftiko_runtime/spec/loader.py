@@ -153,6 +153,9 @@ def _assumed(data: Any, path: Path) -> bool:
     """A schema deviation the runtime reads on purpose, with a check saying what it assumed."""
     if path[-1:] == ("baseUri",):
         return m.template_name(str(_at(data, path))) is not None  # read at start from binds or environ
+    if path[-1:] == ("body",):
+        node = _at(data, path)
+        return isinstance(node, dict) and "type" not in node  # a plain map sent as JSON data
     return False
 
 

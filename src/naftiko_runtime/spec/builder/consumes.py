@@ -110,6 +110,8 @@ class ConsumesReader(Reader):
                 p, f"a body is a template string or an object with 'type' and 'data', got {describe(body)}"
             )
             return None
+        if "type" not in body:  # a plain map: its author meant the JSON data (checks warn)
+            return m.RequestBody(kind="json", data=body, path=p, typed=False)
         kind = self.enum(body, "type", p, BODY_KINDS, required=True)
         if kind is None:
             return None

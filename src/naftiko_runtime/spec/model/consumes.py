@@ -36,6 +36,8 @@ class RequestBody:
     kind: str
     data: Any
     path: Path = ()
+    #: False for a plain map without ``type``, read as JSON data
+    typed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
