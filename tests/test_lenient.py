@@ -109,3 +109,59 @@ def test_a_body_given_as_a_plain_map_is_sent_as_json_data() -> None:
     assert isinstance(echoed, dict)
     assert echoed["body"] == {"name": "box", "size": 3, "tags": ["a", "b"]}
     assert echoed["headers"]["content-type"] == "application/json"
+
+
+OPTIONAL_WITH = """\
+naftiko: 1.0.0-alpha2
+info: {label: Lenient, description: real files}
+capability:
+  consumes:
+  - type: http
+    namespace: api
+    baseUri: http://upstream.invalid
+    resources:
+    - name: ships
+      path: /ships
+      operations:
+      - name: list
+        method: GET
+        inputParameters: [{name: status, in: query}, {name: limit, in: query}]
+  exposes:
+  - type: mcp
+    namespace: tools
+    port: 9000
+    tools:
+    - name: list-ships
+      description: lists ships
+      inputParameters:
+      - {name: status, type: string, description: filter, required: false}
+      - {name: limit, type: number, description: how many, required: false}
+      call: api.list
+      with: {status: "{{status}}", limit: "{{limit}}"}
+"""
+
+
+def test_with_templates_of_optional_arguments_are_omitted_when_absent() -> None:
+    import asyncio
+
+    result = load_text(OPTIONAL_WITH, "cap.yaml")
+    assert result.findings == ()  # no "fixed value" warning: {{status}} is the argument itself
+    doc = result.require()
+
+    async def call(url: str, args: dict[str, object]) -> object:
+        async with Runtime(doc, upstreams={"api": url}) as rt:
+            inv = rt.invocation(
+                "t",
+                call="api.list",
+                with_=doc.capability.exposes[0].tools[0].with_,
+                outputs=(),
+                prefixes=("tools.",),
+            )  # type: ignore[union-attr]
+            return (await inv.run(args)).value()
+
+    with run_asgi(echo_app()) as up:
+        absent = asyncio.run(call(up, {}))
+        present = asyncio.run(call(up, {"status": "docked", "limit": 2}))
+    assert isinstance(absent, dict) and isinstance(present, dict)
+    assert absent["query"] == ""
+    assert present["query"] == "status=docked&limit=2"

@@ -2,7 +2,8 @@
 
 - a reference (``<own namespace>.<name>``, or the adapter's alias: ``rest.<name>``, ``tools.<name>``)
   takes the input of that name, by exact name, else case-insensitively;
-- a string with ``{{...}}`` is a template over the inputs and the binds;
+- a string with ``{{...}}`` is a template over the inputs and the binds; one that is only ``{{name}}``
+  of an input the call did not get (and no bind has) is omitted, as an absent reference is;
 - anything else is a literal.
 
 Inputs flow on by name as well, so a file that names its inputs after the upstream parameters needs no
@@ -26,6 +27,8 @@ class WithEntry:
     ref: str | None = None
     template: Template | None = None
     literal: Any = None
+    #: ``{{name}}`` alone: omitted, like a reference, when no input or bind of that name exists
+    optional: str | None = None
 
 
 def compile_with(table: Mapping[str, m.WithValue], prefixes: Sequence[str]) -> tuple[WithEntry, ...]:
@@ -35,7 +38,10 @@ def compile_with(table: Mapping[str, m.WithValue], prefixes: Sequence[str]) -> t
         if ref is not None:
             entries.append(WithEntry(key, ref=ref))
         elif isinstance(value, str) and has_template(value):
-            entries.append(WithEntry(key, template=compile_template(value)))
+            template = compile_template(value)
+            single = template.single_name
+            optional = single if single is not None and "." not in single else None
+            entries.append(WithEntry(key, template=template, optional=optional))
         else:
             entries.append(WithEntry(key, literal=value))
     return tuple(entries)
@@ -65,6 +71,11 @@ def apply_with(entries: Sequence[WithEntry], inputs: Mapping[str, Any], scopes: 
                 continue
             args[entry.key] = value
         elif entry.template is not None:
+            name = entry.optional
+            absent = name is not None and find_input(inputs, name) is MISSING
+            if absent and not any(name in s for s in scopes):
+                args.pop(entry.key, None)  # an optional argument the call did not get
+                continue
             args[entry.key] = entry.template.value(template_scopes, what=f"'with' value '{entry.key}'")
         else:
             args[entry.key] = entry.literal

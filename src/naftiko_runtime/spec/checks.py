@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ..expressions import ExpressionError, compile_jsonpath, compile_path, compile_template, has_template
@@ -196,7 +197,11 @@ def _check_mcp(
         )
         if tool.input_parameters:
             for key, value in tool.invocable.with_.items():
-                if key in declared and tool.invocable.reference(value) is None:
+                if (
+                    key in declared
+                    and tool.invocable.reference(value) is None
+                    and not _names(value, declared)
+                ):
                     yield (
                         "warning",
                         (*tool.path, "with", key),
@@ -294,6 +299,16 @@ def _call_target(
         )
         return None
     return consumer, found[0], found[1]
+
+
+def _names(value: m.WithValue, declared: AbstractSet[str]) -> bool:
+    """``{{name}}`` alone, of a declared input: the argument itself, not a fixed value."""
+    if not isinstance(value, str) or not has_template(value):
+        return False
+    try:
+        return compile_template(value).single_name in declared
+    except ExpressionError:
+        return False
 
 
 def _output(out: m.OutputParameter) -> Iterator[Check]:
