@@ -165,3 +165,38 @@ def test_with_templates_of_optional_arguments_are_omitted_when_absent() -> None:
     assert isinstance(absent, dict) and isinstance(present, dict)
     assert absent["query"] == ""
     assert present["query"] == "status=docked&limit=2"
+
+
+BODYLESS = """\
+naftiko: 1.0.0-alpha2
+info: {label: Lenient, description: real files}
+capability:
+  consumes:
+  - type: http
+    namespace: api
+    baseUri: http://upstream.invalid
+    resources:
+    - name: r
+      path: /r
+      operations: [{name: post, method: POST}, {name: put, method: PUT}, {name: patch, method: PATCH}]
+  exposes:
+  - {type: mcp, namespace: t, port: 9000, tools: [{name: t, description: d, call: api.post}]}
+"""
+
+
+@pytest.mark.parametrize("op", ["post", "put", "patch"])
+def test_bodyless_writes_carry_no_octet_stream_content_type(op: str) -> None:
+    import asyncio
+
+    doc = load_text(BODYLESS, "cap.yaml").require()
+
+    async def call(url: str) -> object:
+        async with Runtime(doc, upstreams={"api": url}) as rt:
+            inv = rt.invocation("t", call=f"api.{op}", with_={}, outputs=(), prefixes=())
+            return (await inv.run({})).value()
+
+    with run_asgi(echo_app()) as up:
+        echoed = asyncio.run(call(up))
+    assert isinstance(echoed, dict)
+    assert echoed["method"] == op.upper() and echoed["body"] is None
+    assert "content-type" not in echoed["headers"]

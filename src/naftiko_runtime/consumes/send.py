@@ -45,6 +45,9 @@ MIN_ATTEMPT = 0.05
 
 
 @dataclass(slots=True)
+#: methods whose empty body aiohttp would otherwise label application/octet-stream
+_BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+
 class UpstreamResponse:
     status: int
     reason: str
@@ -203,6 +206,8 @@ class Upstream:
         }
         if middlewares:
             kwargs["middlewares"] = tuple(middlewares)
+        if data is None and op.method in _BODY_METHODS and "Content-Type" not in headers:
+            kwargs["skip_auto_headers"] = ("Content-Type",)  # aiohttp would label nothing octet-stream
         queued = f" (after {waited:.2f} s waiting for a free connection)" if waited >= 0.01 else ""
         try:
             async with session.request(op.method, URL(url, encoded=True), **kwargs) as resp:
