@@ -9,6 +9,7 @@ import pytest
 from naftiko_runtime.engine import Runtime
 from naftiko_runtime.errors import BindingError
 from naftiko_runtime.spec.loader import load_text
+from naftiko_runtime.spec.model import Invocable
 
 from .support import run_asgi
 from .test_rest import serve_rest
@@ -101,7 +102,7 @@ def test_a_body_given_as_a_plain_map_is_sent_as_json_data() -> None:
 
     async def call(url: str) -> object:
         async with Runtime(doc, upstreams={"api": url}) as rt:
-            inv = rt.invocation("t", call="api.create", with_={}, outputs=(), prefixes=())
+            inv = rt.invocation("t", Invocable(call="api.create"))
             return (await inv.run({"name": "box"})).value()
 
     with run_asgi(echo_app()) as up:
@@ -150,13 +151,7 @@ def test_with_templates_of_optional_arguments_are_omitted_when_absent() -> None:
 
     async def call(url: str, args: dict[str, object]) -> object:
         async with Runtime(doc, upstreams={"api": url}) as rt:
-            inv = rt.invocation(
-                "t",
-                call="api.list",
-                with_=doc.capability.exposes[0].tools[0].with_,
-                outputs=(),
-                prefixes=("tools.",),
-            )  # type: ignore[union-attr]
+            inv = rt.invocation("t", doc.capability.exposes[0].tools[0].invocable)  # type: ignore[union-attr]
             return (await inv.run(args)).value()
 
     with run_asgi(echo_app()) as up:
@@ -192,7 +187,7 @@ def test_bodyless_writes_carry_no_octet_stream_content_type(op: str) -> None:
 
     async def call(url: str) -> object:
         async with Runtime(doc, upstreams={"api": url}) as rt:
-            inv = rt.invocation("t", call=f"api.{op}", with_={}, outputs=(), prefixes=())
+            inv = rt.invocation("t", Invocable(call=f"api.{op}"))
             return (await inv.run({})).value()
 
     with run_asgi(echo_app()) as up:
