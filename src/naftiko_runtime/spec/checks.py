@@ -19,6 +19,7 @@ from .findings import Path
 
 Check = tuple[str, Path, str, bool]
 
+_IDENTIFIER_CHAR = re.compile(r"[A-Za-z0-9-]")
 _PLACEHOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
@@ -108,6 +109,17 @@ def _check_namespaces(cap: m.Capability) -> Iterator[Check]:
     entries += [(e.namespace, f"{e.type} adapter", e.path) for e in cap.exposes if e.namespace]
     entries += [(a.namespace, "aggregate", a.path) for a in cap.aggregates]
     for namespace, kind, path in entries:
+        wrong = sorted({c for c in namespace if not _IDENTIFIER_CHAR.match(c)})
+        if wrong:
+            shown = ", ".join(repr(c) for c in wrong)
+            noun = "is" if len(wrong) == 1 else "are"
+            yield (
+                "error",
+                (*path, "namespace"),
+                f"namespace '{namespace}' is not an identifier: {shown} {noun} not allowed "
+                "(letters, digits and '-' only; calls read <namespace>.<name>)",
+                False,
+            )
         if namespace in seen:
             yield (
                 "error",
