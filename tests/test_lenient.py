@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from naftiko_runtime.engine import Runtime
 from naftiko_runtime.errors import BindingError
-from naftiko_runtime.spec.loader import load_text
+from naftiko_runtime.spec.loader import load_file, load_text
 from naftiko_runtime.spec.model import Invocable
 
 from .support import run_asgi
@@ -195,3 +196,42 @@ def test_bodyless_writes_carry_no_octet_stream_content_type(op: str) -> None:
     assert isinstance(echoed, dict)
     assert echoed["method"] == op.upper() and echoed["body"] is None
     assert "content-type" not in echoed["headers"]
+
+
+def test_a_namespace_that_is_not_an_identifier_names_the_characters_at_fault() -> None:
+    text = TEMPLATE_BASE.replace("namespace: api", 'namespace: "my api!"').replace(
+        "namespace: rest", "namespace: rest_v2"
+    )
+    errors = [
+        (f.json_path, f.message) for f in load_text(text, "cap.yaml").errors() if "namespace" in f.json_path
+    ]
+    assert errors == [
+        (
+            "$.capability.consumes[0].namespace",
+            "namespace 'my api!' is not an identifier: ' ', '!' are not allowed "
+            "(letters, digits and '-' only; calls read <namespace>.<name>)",
+        ),
+        (
+            "$.capability.exposes[0].namespace",
+            "namespace 'rest_v2' is not an identifier: '_' is not allowed "
+            "(letters, digits and '-' only; calls read <namespace>.<name>)",
+        ),
+    ]
+
+
+def test_warnings_in_an_imported_file_are_reported_at_its_own_lines(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "api.yaml").write_text(
+        "naftiko: 1.0.0-alpha2\nconsumes:\n- type: http\n  namespace: api\n  baseUri: http://h\n  colour: red\n"
+        "  resources: [{name: r, path: /r, operations: [{name: op, method: GET}]}]\n"
+    )
+    (tmp_path / "cap.yaml").write_text(
+        "naftiko: 1.0.0-alpha2\ninfo: {label: L, description: d}\ncapability:\n"
+        "  consumes: [{location: ./shared/api.yaml, import: api}]\n"
+        "  exposes: [{type: mcp, namespace: t, port: 9000, tools: [{name: t, description: d, call: api.op}]}]\n"
+    )
+    result = load_file(tmp_path / "cap.yaml", display_name="cap.yaml")
+    [warning] = result.warnings()
+    assert warning.file.endswith("shared/api.yaml") and (warning.line, warning.column) == (6, 3)
+    assert warning.message.startswith("unknown key 'colour'")
+    assert result.strict().errors() == [warning.escalated()]

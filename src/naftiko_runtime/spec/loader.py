@@ -181,9 +181,8 @@ def _resolve_imports(document: m.NaftikoDocument, report: _Reporter, base_dir: F
             continue
         sub = load_file(target, display_name=_display(target))
         report.imported.update(sub.positions)
-        for finding in sub.findings:
-            if finding.severity == "error":
-                report.findings.append(finding)
+        # the imported file's own findings, warnings too, at their own file:line
+        report.findings.extend(sub.findings)
         if sub.document is None:
             report.add("error", where, f"imported consumer file {imported.location} has errors")
             continue
