@@ -235,3 +235,48 @@ def test_warnings_in_an_imported_file_are_reported_at_its_own_lines(tmp_path: Pa
     assert warning.file.endswith("shared/api.yaml") and (warning.line, warning.column) == (6, 3)
     assert warning.message.startswith("unknown key 'colour'")
     assert result.strict().errors() == [warning.escalated()]
+
+
+HEADERS_AND_BODIES = """\
+naftiko: 1.0.0-alpha2
+info: {label: Lenient, description: real files}
+capability:
+  consumes:
+  - type: http
+    namespace: api
+    baseUri: http://upstream.invalid
+    resources:
+    - name: r
+      path: /things
+      operations:
+      - name: list
+        method: GET
+        inputParameters: [{name: X-Tenant, in: header}, {name: X-Fixed, in: header, value: "1"}]
+      - name: touch
+        method: POST
+  exposes:
+  - type: rest
+    namespace: rest
+    port: 8080
+    resources:
+    - path: /things
+      name: things
+      operations:
+      - {method: GET, call: api.list}
+      - {method: POST, call: api.touch}
+"""
+
+
+def test_undeclared_inputs_read_the_called_operations_headers_and_bodies_are_never_dropped() -> None:
+    doc = load_text(HEADERS_AND_BODIES, "cap.yaml").require()
+    with run_asgi(echo_app()) as up, serve_rest(doc, {}, {"api": up}) as client:
+        listed = client.get("/things", headers={"X-Tenant": "acme"}).json()
+        touched = client.post("/things")
+        refused = client.post("/things", json={"name": "box"})
+    assert listed["headers"]["x-tenant"] == "acme" and listed["headers"]["x-fixed"] == "1"
+    assert touched.status_code == 200 and touched.json()["method"] == "POST"
+    assert refused.status_code == 400
+    assert (
+        refused.json()["detail"]
+        == "POST /things takes no request body: api.touch sends none, so it would be lost"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..exposes.openapi import build_openapi
+from ..exposes.rest.openapi import build_openapi
 from ..spec import model as m
 
 #: where an adapter without an ``address`` listens (``naftiko serve`` without ``--host``)

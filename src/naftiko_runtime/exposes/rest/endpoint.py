@@ -10,8 +10,9 @@ from typing import Any
 
 from starlette.requests import Request
 
+from ...consumes.http import BoundOperation
 from ...engine import Invocation, Runtime
-from ...errors import RequestError
+from ...errors import InvalidInputError, RequestError
 from ...expressions import MISSING
 from ...observability.context import note_operation
 from ...spec import model as m
@@ -30,14 +31,21 @@ class Endpoint:
     path_names: tuple[str, ...]
     inputs: tuple[Input, ...] | None  # None: implicit inputs (path variables, query, body)
     reads_body: bool
+    #: implicit inputs also read these request headers (the called operation's ``in: header`` parameters)
+    header_inputs: tuple[str, ...] = ()
+    #: why a request body would go nowhere (the called operation sends none), or None
+    no_body: str | None = None
 
     async def respond(self, request: Request, path_values: Sequence[str]) -> Responder:
         note_operation(self.label)
         try:
-            body = parse_json(await read_body(request)) if self.reads_body else MISSING
+            raw = await read_body(request) if self.reads_body or self.no_body is not None else b""
+            if self.no_body is not None and raw.strip():
+                raise InvalidInputError(self.no_body, location="body")
+            body = parse_json(raw) if self.reads_body else MISSING
             path = dict(zip(self.path_names, path_values, strict=True))
             inputs = (
-                implicit_inputs(request, path, body)
+                implicit_inputs(request, path, body, self.header_inputs)
                 if self.inputs is None
                 else declared_inputs(self.inputs, Call(request, path, body), self.bind_scopes)
             )
@@ -70,4 +78,34 @@ def compile_endpoint(
     inputs = tuple(compile_input(p, body_count == 1, environ) for p in declared) if declared else None
     reads_body = inputs is None or body_count > 0
     invocation = runtime.invocation(op.name or label, op.invocable)
-    return Endpoint(label, invocation, runtime.redact, runtime.bind_scopes, path_names, inputs, reads_body)
+    headers: tuple[str, ...] = ()
+    no_body = None
+    target = _called(runtime, op.invocable)
+    if target is not None:
+        params = (*target.consumer.spec.input_parameters, *target.spec.input_parameters)
+        if inputs is None:
+            headers = tuple(p.name for p in params if p.in_ == "header" and p.value is None)
+        takes_body = target.spec.body is not None or any(p.in_ == "body" for p in params)
+        if not takes_body and body_count == 0 and not op.invocable.with_:
+            no_body = f"{label} takes no request body: {target.qualified} sends none, so it would be lost"
+    return Endpoint(
+        label,
+        invocation,
+        runtime.redact,
+        runtime.bind_scopes,
+        path_names,
+        inputs,
+        reads_body,
+        header_inputs=headers,
+        no_body=no_body,
+    )
+
+
+def _called(runtime: Runtime, invocable: m.Invocable) -> BoundOperation | None:
+    """The one consumed operation a plain ``call`` invokes (not steps or an aggregate ``ref``)."""
+    if invocable.call is None or invocable.steps or invocable.ref is not None:
+        return None
+    try:
+        return runtime.operation(invocable.call)
+    except KeyError:
+        return None

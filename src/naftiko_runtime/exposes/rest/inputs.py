@@ -223,9 +223,16 @@ def parse_json(raw: bytes) -> Any:
         raise InvalidInputError(f"the request body is not valid JSON{why}", location="body") from None
 
 
-def implicit_inputs(request: Request, path: dict[str, str], body: Any) -> dict[str, Any]:
-    """An operation without declared inputs: the query parameters, the body (as ``body``), path variables."""
+def implicit_inputs(
+    request: Request, path: dict[str, str], body: Any, headers: Sequence[str] = ()
+) -> dict[str, Any]:
+    """An operation without declared inputs: the ``headers`` the called operation sends on (read from
+    same-named request headers), the query parameters, the body (as ``body``), the path variables."""
     inputs: dict[str, Any] = {}
+    for name in headers:
+        value = request.headers.get(name)
+        if value is not None:
+            inputs[name] = value
     for key, value in request.query_params.multi_items():
         seen = inputs.get(key)
         if seen is None:
