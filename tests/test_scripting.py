@@ -154,16 +154,16 @@ def test_an_infinite_loop_is_stopped_at_its_limit_without_blocking_other_request
     def loop() -> None:
         started = time.monotonic()
         outcome["response"] = api.get("/loop", timeout=60)
-        outcome["seconds"] = time.monotonic() - started
+        outcome["ended"] = time.monotonic()
+        outcome["seconds"] = outcome["ended"] - started
 
     thread = threading.Thread(target=loop)
     thread.start()
     time.sleep(0.1)
-    pings = []
-    while thread.is_alive() and len(pings) < 20:
-        started = time.monotonic()
+    answered = []  # when each ping came back
+    while thread.is_alive() and len(answered) < 20:
         assert api.get("/ping").json() == {"pong": "yes"}
-        pings.append(time.monotonic() - started)
+        answered.append(time.monotonic())
     thread.join(60)
     response = outcome["response"]
     assert response.status_code == 500
@@ -171,7 +171,9 @@ def test_an_infinite_loop_is_stopped_at_its_limit_without_blocking_other_request
         response.json()["detail"]
         == "script step 'loop' (infinite-loop.js) was stopped at its CPU-time limit of 400 ms"
     )
-    assert pings and max(pings) < 1.0, pings
+    # other requests were answered while the script was running: a blocked event loop would answer at
+    # most the one ping already waiting, and only once the script had stopped
+    assert len([t for t in answered if t < outcome["ended"]]) >= 2, (answered, outcome)
     assert outcome["seconds"] < 30
 
 
