@@ -3,7 +3,8 @@
 - a reference (``<own namespace>.<name>``, or the adapter's alias: ``rest.<name>``, ``tools.<name>``)
   takes the input of that name, by exact name, else case-insensitively;
 - a string with ``{{...}}`` is a template over the inputs and the binds; one that is only ``{{name}}``
-  of an input the call did not get (and no bind has) is omitted, as an absent reference is;
+  of a declared optional input the call did not get (and no bind has) is omitted, as an absent
+  reference is;
 - anything else is a literal.
 
 Inputs flow on by name as well, so a file that names its inputs after the upstream parameters needs no
@@ -13,6 +14,7 @@ Inputs flow on by name as well, so a file that names its inputs after the upstre
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +29,13 @@ class WithEntry:
     ref: str | None = None
     template: Template | None = None
     literal: Any = None
-    #: ``{{name}}`` alone: omitted, like a reference, when no input or bind of that name exists
+    #: ``{{name}}`` alone, of an optional input: omitted, like a reference, when no input or bind has it
     optional: str | None = None
 
 
-def compile_with(table: Mapping[str, m.WithValue], prefixes: Sequence[str]) -> tuple[WithEntry, ...]:
+def compile_with(
+    table: Mapping[str, m.WithValue], prefixes: Sequence[str], optional: AbstractSet[str] = frozenset()
+) -> tuple[WithEntry, ...]:
     entries = []
     for key, value in table.items():
         ref = m.with_reference(value, prefixes)
@@ -40,8 +44,8 @@ def compile_with(table: Mapping[str, m.WithValue], prefixes: Sequence[str]) -> t
         elif isinstance(value, str) and has_template(value):
             template = compile_template(value)
             single = template.single_name
-            optional = single if single is not None and "." not in single else None
-            entries.append(WithEntry(key, template=template, optional=optional))
+            omissible = single if single in optional else None
+            entries.append(WithEntry(key, template=template, optional=omissible))
         else:
             entries.append(WithEntry(key, literal=value))
     return tuple(entries)

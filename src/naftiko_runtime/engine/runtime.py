@@ -84,7 +84,10 @@ class Runtime:
     def invocation(self, name: str, invocable: m.Invocable) -> Invocation:
         """Compile ``invocable``; ``name`` is what messages about it call it."""
         inv = Invocation(
-            name, self.bind_scopes, self.redact, with_=compile_with(invocable.with_, invocable.prefixes)
+            name,
+            self.bind_scopes,
+            self.redact,
+            with_=compile_with(invocable.with_, invocable.prefixes, invocable.optional_inputs),
         )
         outputs = invocable.output_parameters
         if invocable.ref is not None:

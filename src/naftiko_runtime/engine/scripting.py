@@ -126,4 +126,6 @@ def compile_script(step: m.OperationStep, invocable: m.Invocable, upstreams: Any
         script = Script.load(step.name, source.file, source.dependencies, settings.timeout_ms)
     except OSError as exc:
         raise SpecFileError(f"{where}: cannot read {exc.filename}") from None
-    return ScriptStep(step.name, script, compile_with(step.with_, invocable.prefixes))
+    return ScriptStep(
+        step.name, script, compile_with(step.with_, invocable.prefixes, invocable.optional_inputs)
+    )

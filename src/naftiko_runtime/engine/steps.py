@@ -79,7 +79,7 @@ def _call(step: m.OperationStep, invocable: m.Invocable, upstreams: Upstreams) -
     return CallStep(
         step.name,
         op,
-        compile_with(step.with_, invocable.prefixes),
+        compile_with(step.with_, invocable.prefixes, invocable.optional_inputs),
         _projection(op.spec.output_parameters),
         upstreams.redact,
     )

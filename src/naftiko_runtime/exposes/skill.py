@@ -75,6 +75,11 @@ def check_skill(adapter: m.ExposesOther, doc: m.NaftikoDocument) -> Iterator[Che
     """Load-time checks: ``from`` names a sibling REST/MCP adapter and one of its actions; an
     ``instruction`` needs a ``location``; a location that is not a folder is served as 404 (warned)."""
     siblings = _siblings(doc)
+    if adapter.raw.get("authentication") is not None:
+        message = (
+            "inbound authentication on a skill adapter is not enforced by this runtime; it is not served"
+        )
+        yield "error", (*adapter.path, "authentication"), message, False
     for i, skill in enumerate(adapter.raw.get("skills") or ()):
         path = (*adapter.path, "skills", i)
         location = skill.get("location")

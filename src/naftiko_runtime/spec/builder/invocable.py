@@ -25,6 +25,7 @@ class InvocableReader(Reader):
             output_parameters=self.items(node, "outputParameters", path, self.output),
             prefixes=prefixes,
             path=path,
+            optional_inputs=_optional_inputs(node.get("inputParameters")),
         )
 
     def output(self, node: Mapping[str, Any], path: Path) -> m.OutputParameter:
@@ -153,3 +154,16 @@ class InvocableReader(Reader):
             invocable=self.invocable(node, path, prefixes, ref=False),
             path=path,
         )
+
+
+def _optional_inputs(params: Any) -> frozenset[str]:
+    """Declared inputs a caller may omit: ``required: false``, or a REST input read from anywhere but the
+    path that does not say ``required: true``."""
+    names = set()
+    for p in params if isinstance(params, list) else ():
+        if not isinstance(p, dict) or not isinstance(p.get("name"), str):
+            continue
+        required = p.get("required")
+        if required is False or ("in" in p and p["in"] != "path" and required is not True):
+            names.add(p["name"])
+    return frozenset(names)

@@ -95,6 +95,8 @@ class Invocable:
     #: what a ``with`` reference to the caller's inputs starts with (see :func:`with_prefixes`)
     prefixes: tuple[str, ...] = ()
     path: Path = ()
+    #: the owner's declared inputs a call may leave out (a ``with`` of just ``{{name}}`` is then omitted)
+    optional_inputs: frozenset[str] = frozenset()
 
     def reference(self, value: WithValue) -> str | None:
         return with_reference(value, self.prefixes)
