@@ -16,6 +16,7 @@ from naftiko_runtime.errors import SpecFileError
 from naftiko_runtime.formats import DECODERS, PayloadError
 from naftiko_runtime.spec.loader import load_text
 
+from .conftest import ServeAdapter
 from .support import CONFORMANCE, requires_shared, run_asgi
 from .test_rest import serve_rest
 from .upstreams import scripted_app
@@ -210,7 +211,7 @@ def _fixture_text(name: str, base_uri: str, schema: str | None) -> str:
 
 @requires_shared
 @pytest.mark.parametrize("name", list(SERVED))
-def test_format_fixture_serves_the_sample_payload_mapped(name: str) -> None:
+def test_format_fixture_serves_the_sample_payload_mapped(serve_adapter: ServeAdapter, name: str) -> None:
     sample, schema, path, expected = SERVED[name]
     body = _binary(sample) if expected is None else (SAMPLES / sample).read_bytes()
     upstream = scripted_app(
@@ -223,7 +224,7 @@ def test_format_fixture_serves_the_sample_payload_mapped(name: str) -> None:
         result = load_text(_fixture_text(name, base, schema), f"{name}.yaml", base_dir=SAMPLES)
         assert result.ok, [f.format() for f in result.findings]
         assert not result.warnings(), [f.format() for f in result.warnings()]
-        with serve_rest(result.require(), {}, {}) as client:
+        with serve_rest(serve_adapter, result.require(), {}, {}) as client:
             response = client.get(path)
     assert response.status_code == 200, response.text
     assert response.json() == (RECORDS if expected is None else expected)
@@ -328,11 +329,13 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("case", list(HOSTILE))
-def test_hostile_payloads_end_as_a_clean_upstream_payload_error(case: str) -> None:
+def test_hostile_payloads_end_as_a_clean_upstream_payload_error(
+    serve_adapter: ServeAdapter, case: str
+) -> None:
     fmt, body, reason = HOSTILE[case]
     doc = load_text(_capability(fmt), "hostile.yaml").require()
     upstream = scripted_app({"/data": (200, "text/plain", body)})
-    with run_asgi(upstream) as base, serve_rest(doc, {}, {"up": base}) as client:
+    with run_asgi(upstream) as base, serve_rest(serve_adapter, doc, {}, {"up": base}) as client:
         response = client.get("/data")
     if reason is None:  # parsers that bound their own depth read these without harm
         assert response.status_code == 200, response.text

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from naftiko_runtime.binds import resolve_binds
 from naftiko_runtime.engine import Runtime
 from naftiko_runtime.errors import BindingError
 from naftiko_runtime.spec.loader import load_file, load_text
 from naftiko_runtime.spec.model import Invocable
 
+from .conftest import ServeAdapter
 from .support import run_asgi
 from .test_rest import serve_rest
 from .upstreams import echo_app
@@ -33,17 +35,15 @@ capability:
 """
 
 
-def test_a_base_uri_that_is_wholly_a_template_is_read_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_base_uri_that_is_wholly_a_template_is_read_at_start(serve_adapter: ServeAdapter) -> None:
     result = load_text(TEMPLATE_BASE, "cap.yaml")
     assert [f.format() for f in result.findings] == [
         "cap.yaml:7:14  $.capability.consumes[0].baseUri  warning: baseUri is wholly a template: BASE_URL is "
         "read from the binds or the environment at start, and must be an http(s) URL then"
     ]
     doc = result.require()
-    with run_asgi(echo_app()) as up:
-        monkeypatch.setenv("BASE_URL", up + "/v1")
-        with serve_rest(doc, {}, {}) as client:
-            assert client.get("/things").json()["path"] == "/v1/things"
+    with run_asgi(echo_app()) as up, serve_rest(serve_adapter, doc, {"BASE_URL": up + "/v1"}, {}) as client:
+        assert client.get("/things").json()["path"] == "/v1/things"
 
 
 @pytest.mark.parametrize(
@@ -53,15 +53,11 @@ def test_a_base_uri_that_is_wholly_a_template_is_read_at_start(monkeypatch: pyte
         ("ftp://files", "does not hold an http(s) URL"),
     ],
 )
-def test_a_template_base_uri_must_resolve_to_an_http_url(
-    monkeypatch: pytest.MonkeyPatch, value: str | None, reason: str
-) -> None:
-    monkeypatch.delenv("BASE_URL", raising=False)
-    if value is not None:
-        monkeypatch.setenv("BASE_URL", value)
+def test_a_template_base_uri_must_resolve_to_an_http_url(value: str | None, reason: str) -> None:
+    environ = {} if value is None else {"BASE_URL": value}
     doc = load_text(TEMPLATE_BASE, "cap.yaml").require()
     with pytest.raises(BindingError, match=re.escape(f"consumes 'api': baseUri {{{{BASE_URL}}}} {reason}")):
-        Runtime(doc)
+        Runtime(doc, resolve_binds(doc, environ))
 
 
 PLAIN_BODY = """\
@@ -267,9 +263,11 @@ capability:
 """
 
 
-def test_undeclared_inputs_read_the_called_operations_headers_and_bodies_are_never_dropped() -> None:
+def test_undeclared_inputs_read_the_called_operations_headers_and_bodies_are_never_dropped(
+    serve_adapter: ServeAdapter,
+) -> None:
     doc = load_text(HEADERS_AND_BODIES, "cap.yaml").require()
-    with run_asgi(echo_app()) as up, serve_rest(doc, {}, {"api": up}) as client:
+    with run_asgi(echo_app()) as up, serve_rest(serve_adapter, doc, {}, {"api": up}) as client:
         listed = client.get("/things", headers={"X-Tenant": "acme"}).json()
         touched = client.post("/things")
         refused = client.post("/things", json={"name": "box"})

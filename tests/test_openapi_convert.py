@@ -18,6 +18,7 @@ from naftiko_runtime.convert.openapi_import import HINTS, OpenApiImportError, im
 from naftiko_runtime.spec import model as m
 from naftiko_runtime.spec.loader import load_file
 
+from .conftest import ServeAdapter
 from .support import CONFORMANCE, requires_shared, run_asgi
 from .test_mcp import dump, serve_mcp
 from .test_rest import serve_rest
@@ -36,7 +37,9 @@ def _import(source: Path, tmp_path: Path) -> Path:
 
 @requires_shared
 @pytest.mark.parametrize("source", FIXTURES, ids=IDS)
-def test_imported_fixture_validates_strict_and_serves_rest_and_mcp(source: Path, tmp_path: Path) -> None:
+def test_imported_fixture_validates_strict_and_serves_rest_and_mcp(
+    serve_adapter: ServeAdapter, source: Path, tmp_path: Path
+) -> None:
     out = _import(source, tmp_path)
     assert main(["validate", "--strict", str(out)]) == 0
     doc = load_file(out).require(strict=True)
@@ -49,12 +52,12 @@ def test_imported_fixture_validates_strict_and_serves_rest_and_mcp(source: Path,
     path, op = gets[0]
     concrete = path.replace("{{petId}}", "7").replace("{{userId}}", "7")
     with run_asgi(echo_app()) as up:
-        with serve_rest(doc, {}, {ns: up}) as client:
+        with serve_rest(serve_adapter, doc, {}, {ns: up}) as client:
             response = client.get(concrete)
             assert response.status_code == 200, response.text
             assert response.json()["method"] == "GET" and response.json()["path"] == concrete
             served = client.get("/openapi.json").json()
-        with serve_mcp(doc, {}, {ns: up}) as url:
+        with serve_mcp(serve_adapter, doc, {}, {ns: up}) as url:
             tools = asyncio.run(_tools(url))
     methods = {o.name: o.method for r in rest.resources for o in r.operations}
     operations = [
@@ -78,11 +81,13 @@ async def _tools(url: str) -> dict[str, Any]:
 
 
 @requires_shared
-def test_imported_petstore_calls_reach_the_upstream_with_path_query_and_body(tmp_path: Path) -> None:
+def test_imported_petstore_calls_reach_the_upstream_with_path_query_and_body(
+    serve_adapter: ServeAdapter, tmp_path: Path
+) -> None:
     doc = load_file(_import(BETA5 / "spec" / "openapi" / "petstore-3.1.yaml", tmp_path)).require(strict=True)
     assert doc.capability is not None
     ns = doc.capability.consumes[0].namespace
-    with run_asgi(echo_app()) as up, serve_rest(doc, {}, {ns: up}) as client:
+    with run_asgi(echo_app()) as up, serve_rest(serve_adapter, doc, {}, {ns: up}) as client:
         listed = client.get("/pets", params={"limit": 2}).json()
         created = client.post("/pets", json={"name": "Rex"}).json()
         deleted = client.delete("/pets/9").json()
@@ -93,7 +98,9 @@ def test_imported_petstore_calls_reach_the_upstream_with_path_query_and_body(tmp
 
 @requires_shared
 @pytest.mark.parametrize("source", FIXTURES, ids=IDS)
-def test_export_is_the_served_document_and_valid_openapi_3_1(source: Path, tmp_path: Path) -> None:
+def test_export_is_the_served_document_and_valid_openapi_3_1(
+    serve_adapter: ServeAdapter, source: Path, tmp_path: Path
+) -> None:
     capability = _import(source, tmp_path)
     out = tmp_path / "openapi.json"
     assert main(["export", "openapi", str(capability), "-o", str(out)]) == 0
@@ -104,7 +111,7 @@ def test_export_is_the_served_document_and_valid_openapi_3_1(source: Path, tmp_p
     [adapter] = [a for a in doc.capability.exposes if isinstance(a, m.ExposesRest)]  # type: ignore[union-attr]
     with (
         run_asgi(echo_app()) as up,
-        serve_rest(doc, {}, {doc.capability.consumes[0].namespace: up}) as client,
+        serve_rest(serve_adapter, doc, {}, {doc.capability.consumes[0].namespace: up}) as client,
     ):
         served = client.get("/openapi.json").json()
     served["servers"] = exported["servers"]  # the served copy names the address it was bound to

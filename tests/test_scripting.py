@@ -15,6 +15,7 @@ import pytest
 from naftiko_runtime.engine.scripting import Script, ScriptError
 from naftiko_runtime.spec.loader import load_text
 
+from .conftest import ServeAdapter
 from .support import CONFORMANCE, requires_shared, run_asgi
 from .test_rest import serve_rest
 from .upstreams import scripted_app
@@ -106,11 +107,11 @@ def _serve(timeout_ms: int = 5000) -> Any:
 
 
 @pytest.fixture(scope="module")
-def api() -> Any:
+def api(serve_adapter: ServeAdapter) -> Any:
     if not SCRIPTS.is_dir():
         pytest.skip(f"the shared corpus is not beside the checkout ({SCRIPTS} is missing)")
     doc = _serve(timeout_ms=400)
-    with run_asgi(scripted_app(UPSTREAM)) as base, serve_rest(doc, {}, {"up": base}) as client:
+    with run_asgi(scripted_app(UPSTREAM)) as base, serve_rest(serve_adapter, doc, {}, {"up": base}) as client:
         yield client
 
 
