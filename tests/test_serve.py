@@ -454,16 +454,20 @@ def test_an_unsupported_step_type_is_refused_at_load_with_its_position(tmp_path:
     assert f"{path}:{line}:" in done.stderr and "script" in done.stderr
 
 
-def test_an_unsupported_payload_format_is_refused_at_load_with_its_position(tmp_path: Path) -> None:
+def test_an_unusable_consumer_feature_is_refused_at_load_with_its_position(tmp_path: Path) -> None:
+    # every outputRawFormat has a decoder now: a header name that is no HTTP token has no placement
     path = write_capability(tmp_path)
     text = path.read_text(encoding="utf-8").replace(
-        "        method: GET\n", "        method: GET\n        outputRawFormat: csv\n"
+        "    baseUri: http://127.0.0.1:9\n",
+        "    baseUri: http://127.0.0.1:9\n    inputParameters: [{name: 'X Bad:', in: header}]\n",
     )
     path.write_text(text, encoding="utf-8")
-    line = text.splitlines().index("        outputRawFormat: csv") + 1
+    line = text.splitlines().index("    inputParameters: [{name: 'X Bad:', in: header}]") + 1
     done = naftiko(str(path), "--port", "echo-rest=0")
     assert done.returncode == 1
-    assert f"{path}:{line}:" in done.stderr and "outputRawFormat 'csv' is not supported" in done.stderr
+    assert (
+        f"{path}:{line}:" in done.stderr and "header name 'X Bad:' is not a valid HTTP token" in done.stderr
+    )
     assert " ready: " not in done.stderr
     checked = subprocess.run(
         [sys.executable, "-m", "naftiko_runtime", "validate", str(path)],
@@ -472,7 +476,10 @@ def test_an_unsupported_payload_format_is_refused_at_load_with_its_position(tmp_
         env=environment(),
         check=False,
     )
-    assert checked.returncode == 0 and "warning: outputRawFormat 'csv' is not supported" in checked.stdout
+    assert (
+        checked.returncode == 0
+        and "warning: header name 'X Bad:' is not a valid HTTP token" in checked.stdout
+    )
 
 
 def test_port_in_use_exits_1_naming_the_adapter_and_port(tmp_path: Path) -> None:
