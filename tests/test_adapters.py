@@ -88,9 +88,17 @@ def test_rest_mcp_and_control_are_served_at_their_paths() -> None:
         "rest": ("/", False),
         "mcp": ("/mcp", True),
         "control": ("/", False),
+        "skill": ("/", False),
     }
 
 
+@pytest.fixture
+def no_skill_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every adapter type of the spec has a row now: take the skill row out to have one without."""
+    monkeypatch.delitem(ADAPTERS, "skill")  # type: ignore[attr-defined]  # the registry is read-only by type
+
+
+@pytest.mark.usefixtures("no_skill_row")
 def test_an_adapter_type_without_a_row_is_reported_where_it_is_declared() -> None:
     result = load(REST + SKILL)
     doc = result.document
@@ -208,6 +216,7 @@ def test_the_registry_does_not_import_the_mcp_sdk_until_an_mcp_adapter_is_built(
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.usefixtures("no_skill_row")
 def test_serve_and_validate_report_the_unserved_adapter_and_the_unenforceable_auth(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -229,6 +238,7 @@ def test_serve_and_validate_report_the_unserved_adapter_and_the_unenforceable_au
     assert out[-1] == f"{path}: valid (0 errors, 2 warnings)"
 
 
+@pytest.mark.usefixtures("no_skill_row")
 def test_a_new_adapter_type_is_one_row(monkeypatch: pytest.MonkeyPatch) -> None:
     """A stand-in ``skill`` adapter: its row alone makes it served (no other module changes)."""
 

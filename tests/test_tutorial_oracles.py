@@ -305,7 +305,12 @@ class Servers:
             for c in document.capability.consumes
             if isinstance(c, m.ConsumesHttp)
         }
-        exposed = [e for e in document.capability.exposes if isinstance(e, m.ExposesMcp | m.ExposesRest)]
+        exposed = [
+            e
+            for e in document.capability.exposes
+            if isinstance(e, m.ExposesMcp | m.ExposesRest)
+            or (isinstance(e, m.ExposesOther) and e.type == "skill")
+        ]
         ports = {e.namespace: 0 for e in exposed if e.namespace}
         bindings = resolve_binds(document, {})
         token = None
@@ -341,15 +346,7 @@ def oracles(file: Path = ORACLES) -> list[Any]:
     tests = yaml.safe_load(file.read_text(encoding="utf-8"))["tests"]
     params = []
     for test in tests:
-        marks = []
-        if test.get("type") == "rest" and str(test.get("path", "")).startswith("/skills"):
-            marks.append(
-                pytest.mark.skip(
-                    reason="skill adapters (the /skills REST catalog) are not served by "
-                    "this runtime: it serves rest and mcp adapters only"
-                )
-            )
-        params.append(pytest.param(test, id=test["name"], marks=marks))
+        params.append(pytest.param(test, id=test["name"]))
     return params
 
 
@@ -376,8 +373,9 @@ def _call_tool(served: Served, tool: str, args: dict[str, Any]) -> Any:
 
 
 def _call_rest(served: Served, test: dict[str, Any]) -> Any:
-    bound = served.adapters.get("rest")
-    assert bound is not None, "the capability serves no REST adapter"
+    kind = "skill" if str(test["path"]).startswith("/skills") else "rest"
+    bound = served.adapters.get(kind)
+    assert bound is not None, f"the capability serves no {kind} adapter"
     url = bound.url.rstrip("/") + test["path"]
     response = httpx.request(test.get("method", "GET"), url, json=test.get("body"), timeout=15)
     assert response.is_success, f"{test['method']} {test['path']} → {response.status_code}: {response.text}"

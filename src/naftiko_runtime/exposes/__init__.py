@@ -24,9 +24,10 @@ from .control import CONTROL
 from .inbound import check_authentication, protect
 from .mcp import MCP
 from .rest import REST
+from .skill import SKILL
 
 #: adapter ``type`` -> how this runtime serves it
-ADAPTERS: Mapping[str, AdapterKind[Any]] = {row.type: row for row in (REST, MCP, CONTROL)}
+ADAPTERS: Mapping[str, AdapterKind[Any]] = {row.type: row for row in (REST, MCP, CONTROL, SKILL)}
 
 
 def adapter_kind(adapter: m.Exposes) -> AdapterKind[Any] | None:

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp
 from ..engine import Runtime
 from ..spec import model as m
 from ..spec.findings import Path as JsonPath
+from .adapter import AdapterKind
 
 Check = tuple[str, JsonPath, str, bool]
 #: the largest folder ``/download`` zips
@@ -290,3 +291,7 @@ def _zip(root: Path) -> bytes:
 
 def _media(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+#: the row of :data:`naftiko_runtime.exposes.ADAPTERS` for ``type: skill``
+SKILL = AdapterKind("skill", m.ExposesOther, build_skill_app, check=check_skill)

@@ -211,13 +211,18 @@ class ExposesControl:
 
 @dataclass(frozen=True, slots=True)
 class ExposesOther:
-    """A ``skill`` adapter: valid alpha2 that this runtime validates but does not serve."""
+    """A ``skill`` adapter, kept as written (``raw``): the skill exposer reads it."""
 
     type: str
     namespace: str | None
     port: int | None
     raw: Mapping[str, Any] = field(default_factory=dict)
     path: Path = ()
+
+    @property
+    def address(self) -> str | None:
+        value = self.raw.get("address")
+        return value if isinstance(value, str) else None
 
 
 Exposes = ExposesRest | ExposesMcp | ExposesControl | ExposesOther
