@@ -12,7 +12,7 @@ BETA = CONFORMANCE / "ikanos-beta5"
 ALPHA = CONFORMANCE / "capabilities"
 
 #: fields that say where a model object was read from, not what it means
-PLACE_FIELDS = {"path", "file", "source", "naftiko"}
+PLACE_FIELDS = {"path", "file", "source", "naftiko", "base_dir"}
 
 
 def beta_documents() -> list[Path]:
