@@ -81,10 +81,9 @@ class ScriptSettings:
 
 def script_settings(cap: m.Capability | None) -> ScriptSettings:
     for adapter in cap.exposes if cap else ():
-        if isinstance(adapter, m.ExposesOther) and adapter.type == "control":
-            management = adapter.raw.get("management")
-            scripting = management.get("scripting") if isinstance(management, dict) else None
-            if isinstance(scripting, dict):
+        if isinstance(adapter, m.ExposesControl):
+            scripting = adapter.management.scripting_settings
+            if scripting:
                 timeout = scripting.get("timeout")
                 allowed = scripting.get("allowedLanguages")
                 return ScriptSettings(

@@ -85,6 +85,7 @@ class ExposesReader(InvocableReader, ConsumesReader):
             validate=_default(flag(spec, "validate", mp), False),
             logs=spec.get("logs") not in (None, False),
             scripting="scripting" in spec,
+            scripting_settings=spec["scripting"] if isinstance(spec.get("scripting"), dict) else {},
             path=mp,
         )
 

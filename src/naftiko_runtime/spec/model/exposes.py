@@ -174,6 +174,8 @@ class ControlManagement:
     validate: bool = False
     logs: bool = False
     scripting: bool = False
+    #: ``scripting`` as written: the defaults and limits script steps run with (``spec.files``)
+    scripting_settings: Mapping[str, Any] = field(default_factory=dict)
     path: Path = ()
 
 
