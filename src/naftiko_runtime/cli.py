@@ -1,6 +1,6 @@
 """The ``naftiko`` command: ``validate`` capability files, ``serve`` them, read a running server's
-control adapter (``health``, ``status``, ``metrics``, ``traces``: :mod:`.control_cli`), and convert
-between OpenAPI descriptions and capabilities (``import openapi``, ``export openapi``).
+control adapter (``health``, ``status``, ``metrics``, ``traces``: :mod:`.control_cli`), and rewrite
+documents (``convert``, ``import openapi``, ``export openapi``: :mod:`.document_cli`).
 
 Exit codes: 0 success, 1 the files have errors (or warnings under ``--strict``) or serving failed,
 2 usage errors (each error class carries its ``exit_code``). This is the one place that reads the
@@ -24,9 +24,10 @@ from .consumes.http import Timeouts
 from .consumes.policies import PolicySettings, flag_settings, load_settings
 from .control_cli import COMMANDS as CONTROL_COMMANDS
 from .control_cli import add_control_commands, control_command
+from .document_cli import COMMANDS as DOCUMENT_COMMANDS
+from .document_cli import add_document_commands, document_command
 from .errors import BindingError, ConfigError, NaftikoError, SpecError, UsageError
 from .spec.dialects import versions_read
-from .spec import model as m
 from .spec.loader import load_file
 
 # The parser is built for every command, so the server stack (uvicorn, aiohttp, Starlette) is imported
@@ -66,32 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
     validate.add_argument("--format", choices=("text", "json"), default="text")
 
-    convert = sub.add_parser(
-        "convert",
-        help="rewrite a capability file in the other dialect (alpha2 or beta5)",
-        description="Rewrite a spec document as naftiko 1.0.0-alpha2 or ikanos 1.0.0-beta5. What the target "
-        "cannot express is refused with findings; key order is kept, comments are not.",
-    )
-    convert.add_argument("file", metavar="FILE")
-    convert.add_argument("--to", required=True, choices=("alpha2", "beta5"))
-    convert.add_argument("-o", "--output", metavar="OUT", help="write here instead of standard output")
-
     serve = sub.add_parser("serve", help="serve capability files: every exposes block on its port")
     add_serve_arguments(serve)
     add_control_commands(sub)
+    add_document_commands(sub)
 
-    imp = sub.add_parser("import", help="write a capability from another description of an API")
-    imp.add_argument("kind", choices=("openapi",))
-    imp.add_argument("source", metavar="FILE|URL", help="Swagger 2.0, OpenAPI 3.0 or 3.1, JSON or YAML")
-    imp.add_argument("-o", "--output", metavar="OUT", help="write the capability here (default: stdout)")
-
-    exp = sub.add_parser("export", help="write the OpenAPI description a capability's REST adapters serve")
-    exp.add_argument("kind", choices=("openapi",))
-    exp.add_argument("capability", metavar="CAPABILITY")
-    exp.add_argument(
-        "-o", "--output", metavar="OUT", help="write here, as YAML for .yaml/.yml (default: stdout)"
-    )
-    exp.add_argument("--adapter", metavar="NAMESPACE", help="the REST adapter, when there are several")
     return parser
 
 
@@ -100,16 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.files, strict=args.strict, fmt=args.format)
-    if args.command == "convert":
-        return convert_command(args.file, args.to, args.output)
     if args.command == "serve":
         return serve_command(args, os.environ)
     if args.command in CONTROL_COMMANDS:
         return control_command(args, os.environ)
-    if args.command == "import":
-        return import_openapi(args.source, args.output)
-    if args.command == "export":
-        return export_openapi(args.capability, args.output, args.adapter)
+    if args.command in DOCUMENT_COMMANDS:
+        return document_command(args)
     parser.print_help(sys.stderr)
     return 2
 
@@ -162,75 +138,6 @@ def validate(files: Sequence[str], *, strict: bool = False, fmt: str = "text") -
             verdict = "invalid" if errors or r.document is None else "valid"
             print(f"{r.file}: {verdict} ({_count(errors, 'error')}, {_count(warnings, 'warning')})")
     return 1 if failed else 0
-
-
-def convert_command(file: str, to: str, output: str | None) -> int:
-    from .spec.dialects.convert import convert_text
-
-    try:
-        text = Path(file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"{file}:1:1  $  error: cannot read the file: {exc}", file=sys.stderr)
-        return 1
-    converted, findings = convert_text(text, to, file)
-    for finding in findings:
-        print(finding.format(), file=sys.stderr)
-    if converted is None:
-        print(f"{file}: not converted to {to}", file=sys.stderr)
-        return 1
-    if output is None:
-        sys.stdout.write(converted)
-    else:
-        Path(output).write_text(converted, encoding="utf-8")
-    return 0
-
-
-def import_openapi(source: str, output: str | None) -> int:
-    from .convert.openapi_import import OpenApiImportError, dump, import_openapi, read_source
-
-    try:
-        capability, notes = import_openapi(read_source(source), source)
-    except OpenApiImportError as exc:
-        print(f"naftiko import: {exc}", file=sys.stderr)
-        return 1
-    for note in notes:
-        print(f"naftiko import: note: {note}", file=sys.stderr)
-    _write(dump(capability, source), output)
-    return 0
-
-
-def export_openapi(file: str, output: str | None, adapter: str | None) -> int:
-    from .convert.openapi_export import export_openapi
-
-    result = load_file(file)
-    for finding in result.findings:
-        print(finding.format(), file=sys.stderr)
-    if not result.ok or result.document is None:
-        return 1
-    documents = export_openapi(result.document, adapter)
-    if len(documents) != 1:
-        which = f"no REST adapter '{adapter}'" if adapter else f"{len(documents)} REST adapters"
-        cap = result.document.capability
-        names = ", ".join(a.namespace for a in cap.exposes if isinstance(a, m.ExposesRest)) if cap else ""
-        print(f"naftiko export: {file} has {which} (REST adapters: {names or 'none'})", file=sys.stderr)
-        return 1
-    (document,) = documents.values()
-    if output and output.endswith((".yaml", ".yml")):
-        import yaml
-
-        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-    else:
-        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    _write(text, output)
-    return 0
-
-
-def _write(text: str, output: str | None) -> None:
-    if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
 
 
 def _count(n: int, word: str) -> str:

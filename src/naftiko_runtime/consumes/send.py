@@ -44,10 +44,11 @@ log = logging.getLogger("naftiko.upstream")
 MIN_ATTEMPT = 0.05
 
 
-@dataclass(slots=True)
 #: methods whose empty body aiohttp would otherwise label application/octet-stream
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 
+
+@dataclass(slots=True)
 class UpstreamResponse:
     status: int
     reason: str
