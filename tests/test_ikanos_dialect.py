@@ -363,7 +363,10 @@ def test_schema_deviations_are_warnings_exactly_where_the_official_schema_refuse
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     officially_valid = _official().is_valid({**data, "ikanos": "1.0.0-beta5"})
     if officially_valid:
-        assert not result.warnings() or all("tunnel" in f.message for f in result.warnings()), [
+        # what remains are the runtime's own notes, not schema deviations: a tunnel dialled directly, and
+        # what a format without outputSchema is read as
+        notes = ("tunnel", "without outputSchema")
+        assert all(any(n in f.message for n in notes) for f in result.warnings()), [
             f.format() for f in result.warnings()
         ]
     else:
