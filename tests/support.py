@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -68,3 +72,41 @@ def run_asgi(app: Any, *, host: str = "127.0.0.1") -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextlib.contextmanager
+def naftiko_process(path: Path, env: dict[str, str], probes: Sequence[str]) -> Iterator[list[str]]:
+    """``naftiko serve PATH`` as a real process with ``env`` added to the environment, until every probe URL
+    answers; yields the list its stderr lines land in once it has stopped."""
+    full = {k: v for k, v in os.environ.items() if k not in env}
+    full.update(env, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "naftiko_runtime", "serve", str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full,
+        cwd=ROOT,
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 30
+        for url in probes:
+            while True:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                try:
+                    httpx.get(url, timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "naftiko serve did not start"
+                    time.sleep(0.05)
+        yield lines
+    finally:
+        proc.terminate()
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        lines.extend(err.splitlines())

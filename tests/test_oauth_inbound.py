@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +21,7 @@ import httpx
 import pytest
 
 from .oauth_server import AuthServer, SigningKey, auth_server
-from .support import ROOT, free_port, run_asgi
+from .support import free_port, naftiko_process, run_asgi
 from .upstreams import echo_app
 
 pytestmark = pytest.mark.e2e
@@ -128,40 +125,9 @@ def capability(folder: Path, auth: AuthServer, echo: str) -> tuple[Path, list[in
     return path, list(ports.values())
 
 
-@contextlib.contextmanager
-def naftiko_serve(path: Path, *ports: int) -> Iterator[list[str]]:
-    env = {k: v for k, v in os.environ.items() if k != "RS_SECRET"}
-    env.update(RS_SECRET="s3cret-runtime-7f2a", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "naftiko_runtime", "serve", str(path)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 30
-        for port in ports:
-            while True:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline, "naftiko serve did not start"
-                    time.sleep(0.05)
-        yield lines
-    finally:
-        proc.terminate()
-        try:
-            _, err = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-        lines.extend(err.splitlines())
+def naftiko_serve(path: Path, *ports: int) -> contextlib.AbstractContextManager[list[str]]:
+    probes = [f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource" for port in ports]
+    return naftiko_process(path, {"RS_SECRET": "s3cret-runtime-7f2a"}, probes)
 
 
 @pytest.fixture(scope="module")

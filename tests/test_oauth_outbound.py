@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .oauth_server import AuthServer, auth_server
-from .support import ROOT, free_port, run_asgi
+from .support import free_port, naftiko_process, run_asgi
 
 pytestmark = pytest.mark.e2e
 
@@ -111,39 +108,8 @@ class Deployment:
         return httpx.get(self.api + path, timeout=20)
 
 
-@contextlib.contextmanager
-def naftiko_serve(path: Path, port: int) -> Iterator[list[str]]:
-    env = {k: v for k, v in os.environ.items() if k != "CLIENT_SECRET"}
-    env.update(CLIENT_SECRET=SECRET, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "naftiko_runtime", "serve", str(path)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "naftiko serve did not start"
-                time.sleep(0.05)
-        yield lines
-    finally:
-        proc.terminate()
-        try:
-            _, err = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-        lines.extend(err.splitlines())
+def naftiko_serve(path: Path, port: int) -> contextlib.AbstractContextManager[list[str]]:
+    return naftiko_process(path, {"CLIENT_SECRET": SECRET}, [f"http://127.0.0.1:{port}/"])
 
 
 @pytest.fixture(scope="module")
