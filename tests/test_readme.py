@@ -33,6 +33,7 @@ README = ROOT / "README.md"
 #: commands the README shows for tools outside this project: checked by nobody here, named on purpose
 OUTSIDE = {"npx", "pipx", "uv", "export", "docker", "kill", "claude"}
 DEMO_REST = "localhost:8080"
+DEMO_MCP = "127.0.0.1:9090"
 
 
 def sh_commands(text: str) -> list[str]:
@@ -221,3 +222,24 @@ def _wait_until_finished(demo: Demo, run_id: str) -> None:
         if '"COMPLETED"' in body or '"FAILED"' in body:
             return
         time.sleep(0.3)
+
+
+def test_every_readme_naftiko_call_answers(demo: Demo, capsys: pytest.CaptureFixture[str]) -> None:
+    """``naftiko call`` lines run: against the demo's REST and MCP adapters, or a file in this process."""
+    from naftiko_runtime.cli import main
+
+    ran = 0
+    for command in (c for c in COMMANDS if c.startswith("naftiko call ")):
+        command = command.replace(DEMO_REST, f"127.0.0.1:{demo.rest}")
+        command = command.replace(DEMO_MCP, f"127.0.0.1:{demo.mcp}")
+        cwd = Path.cwd()
+        os.chdir(ROOT)
+        try:
+            code = main(shlex.split(command)[1:])
+        finally:
+            os.chdir(cwd)
+        out, err = capsys.readouterr()
+        assert code == 0, (command, out, err)
+        assert out.strip(), command
+        ran += 1
+    assert ran >= 4

@@ -10,16 +10,16 @@ process environment; everything below gets it passed in.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from . import SPEC_VERSION, __version__
 from .binds import parse_dotenv
+from .call_cli import COMMANDS as CALL_COMMANDS
+from .call_cli import add_call_command, call_command
 from .consumes.http import Timeouts
 from .consumes.policies import PolicySettings, flag_settings, load_settings
 from .control_cli import COMMANDS as CONTROL_COMMANDS
@@ -27,8 +27,8 @@ from .control_cli import add_control_commands, control_command
 from .document_cli import COMMANDS as DOCUMENT_COMMANDS
 from .document_cli import add_document_commands, document_command
 from .errors import BindingError, ConfigError, NaftikoError, SpecError, UsageError
-from .spec.dialects import versions_read
-from .spec.loader import load_file
+from .terminal import Style, wants_colour
+from .validate_cli import add_validate_command, validate
 
 # The parser is built for every command, so the server stack (uvicorn, aiohttp, Starlette) is imported
 # only when something is served.
@@ -54,21 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    validate = sub.add_parser(
-        "validate",
-        help="check capability files and print every finding",
-        description=f"Check capability files and print every finding. Versions read: {versions_read()}. "
-        "A file is read by its root key; Ikanos files are mapped onto the alpha2 model "
-        "(keyed collections become named lists, display is label, flows are functions).",
-    )
-    validate.add_argument(
-        "files", nargs="+", metavar="PATH", help="capability files or folders of them (as serve takes)"
-    )
-    validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    validate.add_argument("--format", choices=("text", "json"), default="text")
+    add_validate_command(sub)
 
     serve = sub.add_parser("serve", help="serve capability files: every exposes block on its port")
     add_serve_arguments(serve)
+    add_call_command(sub)
     add_control_commands(sub)
     add_document_commands(sub)
 
@@ -77,71 +67,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and (args.command != "call" or any(w.startswith("-") for w in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # call's NAME and name=value arguments after an option
+        if args.name is None:
+            args.name, extra = extra[0], extra[1:]
+        args.args += extra
     if args.command == "validate":
-        return validate(args.files, strict=args.strict, fmt=args.format)
+        style, progress = _style(sys.stdout), _style(sys.stderr).enabled
+        return validate(args.files, strict=args.strict, fmt=args.format, style=style, progress=progress)
     if args.command == "serve":
         return serve_command(args, os.environ)
+    if args.command in CALL_COMMANDS:
+        try:
+            environ = environment(args.env_file, os.environ)
+            upstreams = _upstreams(args.upstream)
+        except NaftikoError as exc:
+            print(f"naftiko call: {exc}", file=sys.stderr)
+            return exc.exit_code
+        out, err = _style(sys.stdout), _style(sys.stderr)
+        return call_command(args, environ, upstreams, out=out, err=err)
     if args.command in CONTROL_COMMANDS:
         return control_command(args, os.environ)
     if args.command in DOCUMENT_COMMANDS:
         return document_command(args)
     parser.print_help(sys.stderr)
     return 2
-
-
-def validate(files: Sequence[str], *, strict: bool = False, fmt: str = "text") -> int:
-    from .consumes import check_support
-    from .engine import check_steps
-    from .exposes import check_adapters
-    from .spec.discovery import discover
-
-    try:
-        paths = discover(files)
-    except NaftikoError as exc:
-        print(f"naftiko validate: {exc}", file=sys.stderr)
-        return exc.exit_code
-    # what the runtime cannot run is a warning here (the document is valid); ``serve`` refuses it
-    results = [load_file(str(f)) for f in paths]
-    results = [
-        replace(
-            r,
-            findings=(
-                *r.findings,
-                *check_support(r, severity="warning"),
-                *check_steps(r, severity="warning"),
-                *check_adapters(r, severity="warning"),
-            ),
-        )
-        for r in results
-    ]
-    if strict:
-        results = [r.strict() for r in results]
-    failed = any(r.errors() or r.document is None for r in results)
-    if fmt == "json":
-        report = [
-            {
-                "file": r.file,
-                "valid": not r.errors() and r.document is not None,
-                "errors": len(r.errors()),
-                "warnings": len(r.warnings()),
-                "findings": [f.as_dict() for f in r.findings],
-            }
-            for r in results
-        ]
-        print(json.dumps(report if len(report) > 1 else report[0], indent=2))
-    else:
-        for r in results:
-            for finding in r.findings:
-                print(finding.format())
-            errors, warnings = len(r.errors()), len(r.warnings())
-            verdict = "invalid" if errors or r.document is None else "valid"
-            print(f"{r.file}: {verdict} ({_count(errors, 'error')}, {_count(warnings, 'warning')})")
-    return 1 if failed else 0
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 # --- serve ---------------------------------------------------------------------------------------------
@@ -368,6 +320,10 @@ def _policies(args: argparse.Namespace) -> PolicySettings:
         return flag_settings("--upstream-attempts", "attempts", args.upstream_attempts).over(settings)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _style(stream: object) -> Style:
+    return Style(wants_colour(stream, os.environ))  # type: ignore[arg-type]
 
 
 def _stderr(line: str) -> None:
