@@ -1,10 +1,12 @@
-"""The ``naftiko`` command: ``validate`` capability files, ``serve`` them, read a running server's
-control adapter (``health``, ``status``, ``metrics``, ``traces``: :mod:`.control_cli`), and rewrite
-documents (``convert``, ``import openapi``, ``export openapi``: :mod:`.document_cli`).
+"""The ``naftiko`` command: ``validate`` capability files (:mod:`.validate_cli`), ``serve`` them, ``init`` a
+new one (:mod:`.init_cli`), ``call`` an operation or tool (:mod:`.call_cli`), read a running server's
+control adapter (``health``, ``status``, ``metrics``, ``traces``: :mod:`.control_cli`), rewrite documents
+(``convert``, ``import openapi``, ``export openapi``: :mod:`.document_cli`), and print a shell
+``completion`` script (:mod:`.completion_cli`).
 
 Exit codes: 0 success, 1 the files have errors (or warnings under ``--strict``) or serving failed,
 2 usage errors (each error class carries its ``exit_code``). This is the one place that reads the
-process environment; everything below gets it passed in.
+process environment (and decides on colour: :mod:`.terminal`); everything below gets it passed in.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from . import SPEC_VERSION, __version__
 from .binds import parse_dotenv
 from .call_cli import COMMANDS as CALL_COMMANDS
 from .call_cli import add_call_command, call_command
+from .completion_cli import COMMANDS as COMPLETION_COMMANDS
+from .completion_cli import add_completion_command, completion_command
 from .consumes.http import Timeouts
 from .consumes.policies import PolicySettings, flag_settings, load_settings
 from .control_cli import COMMANDS as CONTROL_COMMANDS
@@ -27,6 +31,8 @@ from .control_cli import add_control_commands, control_command
 from .document_cli import COMMANDS as DOCUMENT_COMMANDS
 from .document_cli import add_document_commands, document_command
 from .errors import BindingError, ConfigError, NaftikoError, SpecError, UsageError
+from .init_cli import COMMANDS as INIT_COMMANDS
+from .init_cli import add_init_command, init_command
 from .terminal import Style, wants_colour
 from .validate_cli import add_validate_command, validate
 
@@ -58,9 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve capability files: every exposes block on its port")
     add_serve_arguments(serve)
+    add_init_command(sub)
     add_call_command(sub)
     add_control_commands(sub)
     add_document_commands(sub)
+    add_completion_command(sub)
 
     return parser
 
@@ -90,6 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return call_command(args, environ, upstreams, out=out, err=err)
     if args.command in CONTROL_COMMANDS:
         return control_command(args, os.environ)
+    if args.command in INIT_COMMANDS:
+        interactive = not args.no_input and sys.stdin.isatty() and sys.stdout.isatty()
+        return init_command(args, ask=input if interactive else None, style=_style(sys.stdout))
+    if args.command in COMPLETION_COMMANDS:
+        return completion_command(args, parser)
     if args.command in DOCUMENT_COMMANDS:
         return document_command(args)
     parser.print_help(sys.stderr)
