@@ -263,7 +263,7 @@ def serve_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """``naftiko serve``: a start-up failure is a NaftikoError, one line on stderr, exit ``exit_code``."""
     from .observability.logs import configure_logging
 
-    configure_logging(args.log_level, args.log_format)
+    configure_logging(args.log_level, args.log_format, colour=_style(sys.stderr).enabled)
     from .server.plan import prepare
     from .server.run import run, run_async, run_stdio
     from .server.workers import run_workers
