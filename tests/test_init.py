@@ -131,3 +131,16 @@ def test_init_refuses_to_overwrite_and_bad_names_and_ports(
     assert "two ports, got 8080 twice" in capsys.readouterr().err
     missing = tmp_path / "missing.json"
     assert main(["init", "--from-openapi", str(missing), "--dir", str(tmp_path)]) == 1
+
+
+def test_init_stops_without_writing_when_a_prompt_is_left_unanswered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from naftiko_runtime.cli import build_parser
+
+    def ask(prompt: str) -> str:
+        raise EOFError
+
+    args = build_parser().parse_args(["init", "--dir", str(tmp_path)])
+    assert init_command(args, ask=ask) == 2
+    assert "stopped; nothing written" in capsys.readouterr().err and not list(tmp_path.iterdir())

@@ -6,7 +6,7 @@ defaults in brackets), elsewhere it takes them from the flags. ``--from-openapi`
 ``naftiko import openapi`` writes instead. Either way the new file is validated before the command ends.
 
 Exit codes: 0 written and valid, 1 the OpenAPI source cannot be imported or the file does not validate,
-2 usage errors (a bad name or port, a file that exists without ``--force``).
+2 usage errors (a bad name or port, a file that exists without ``--force``, a prompt left unanswered).
 """
 
 from __future__ import annotations
@@ -107,6 +107,9 @@ def init_command(args: argparse.Namespace, *, ask: Ask | None, style: Style = PL
     except _ImportFailed as exc:
         print(f"naftiko init: {exc}", file=sys.stderr)
         return 1
+    except (EOFError, KeyboardInterrupt):  # a prompt left unanswered
+        print("\nnaftiko init: stopped; nothing written", file=sys.stderr)
+        return 2
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path}")
