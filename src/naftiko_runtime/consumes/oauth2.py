@@ -14,13 +14,14 @@ import base64
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
-
-import aiohttp
 
 from ..expressions import compile_template
 from ..spec import model as m
+
+if TYPE_CHECKING:
+    import aiohttp  # imported when a session is made: the HTTP client is loaded once serving starts
 
 #: how long before its announced expiry a token stops being used
 EXPIRY_MARGIN = 30.0
@@ -65,6 +66,8 @@ async def request_json(
     headers: Mapping[str, str] | None = None,
 ) -> tuple[int, Any]:
     """Send one request to an authorization server; return its status and decoded JSON body (or None)."""
+    import aiohttp
+
     try:
         async with session.request(
             method, url, data=dict(form) if form is not None else None, headers=headers, allow_redirects=False
@@ -86,6 +89,8 @@ def client_auth_header(client_id: str, client_secret: str) -> str:
 
 
 def new_session(timeout: float = 10.0) -> aiohttp.ClientSession:
+    import aiohttp
+
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=timeout),
         headers={"Accept": "application/json"},

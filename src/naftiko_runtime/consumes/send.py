@@ -1,51 +1,36 @@
 """Sending one request to a consumed API under its :class:`~.resilience.Policy`.
 
-:class:`Upstream` owns the namespace's connection pool (one ``aiohttp.ClientSession``), its
-:class:`~.resilience.Gate` and :class:`~.resilience.Breaker`. :meth:`Upstream.send` makes the attempts
-and turns aiohttp's failures into the runtime's errors: a timeout says which limit ran out (and the time
-spent waiting for a free connection, which is ours, not the upstream's), a broken connection says whether
-the request ever left.
+:class:`Upstream` owns the namespace's connection pool (a :class:`~.pool.Pool`: one
+``aiohttp.ClientSession``), its :class:`~.resilience.Gate` and :class:`~.resilience.Breaker`.
+:meth:`Upstream.send` makes the attempts; the pool makes each one and turns aiohttp's failures into the
+runtime's errors. The pool's module, and with it aiohttp, is imported when the pool opens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import aiohttp
 from multidict import CIMultiDict
-from yarl import URL
 
 from ..errors import UpstreamTimeoutError, UpstreamUnavailableError
 from ..observability import hooks
-from ..observability.context import RequestContext, current_request, note_upstream_status
+from ..observability.context import RequestContext, current_request
 from ..observability.hooks import observed_upstream
-from .oauth2 import OAuthError
-from .resilience import (
-    FAILURE_STATUSES,
-    RETRY_STATUSES,
-    Breaker,
-    Gate,
-    Policy,
-    backoff_delay,
-    parse_retry_after,
-    remaining,
-)
+from .resilience import FAILURE_STATUSES, RETRY_STATUSES, Breaker, Gate, Policy, backoff_delay, remaining
+
+if TYPE_CHECKING:
+    from .pool import Pool
 
 log = logging.getLogger("naftiko.upstream")
 
 #: an attempt is only worth making with at least this much of the budget left (seconds)
 MIN_ATTEMPT = 0.05
-
-
-#: methods whose empty body aiohttp would otherwise label application/octet-stream
-_BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 
 
 @dataclass(slots=True)
@@ -85,21 +70,19 @@ class Upstream:
         self.timeouts = policy.timeouts
         self.gate = Gate(namespace, policy.limit, policy.queue)
         self.breaker = Breaker(namespace, policy.failures, policy.cooldown)
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: Pool | None = None
 
     async def start(self) -> None:
-        if self._session is None:
-            # the pool is as large as the gate: a call that got a slot never waits for a connection
-            connector = aiohttp.TCPConnector(limit=self.policy.limit, ttl_dns_cache=300, keepalive_timeout=30)
-            timeout = aiohttp.ClientTimeout(total=self.timeouts.total, sock_connect=self.timeouts.connect)
-            # no skip_auto_headers: aiohttp rebuilds header maps on every request when it is set (measured:
-            # about 10% of a proxied call); the runtime's own User-Agent replaces aiohttp's instead
-            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True)
+        """Open the pool (on the serving loop); a call made before that opens it itself."""
+        if self._pool is None:
+            from .pool import Pool
+
+            self._pool = Pool(self.origin, self.policy)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     @observed_upstream
     async def send(
@@ -145,16 +128,20 @@ class Upstream:
         deadline = time.monotonic() + policy.timeouts.total
         if context is not None and context.deadline is not None:
             deadline = min(deadline, context.deadline)
+        if self._pool is None:
+            await self.start()
+        pool = self._pool
+        assert pool is not None
         attempt = 0
         while True:
             attempt += 1
             waited = await self.gate.enter(remaining(deadline))
             _note(context, waited)
             try:
-                response = await self._attempt(op, url, headers, data, middlewares, deadline, waited)
+                response = await pool.attempt(op, url, headers, data, middlewares, deadline, waited)
             except (UpstreamTimeoutError, UpstreamUnavailableError) as failure:
                 self.gate.leave()
-                unsent = isinstance(failure.__cause__, _UNSENT)
+                unsent = pool.unsent(failure)
                 delay = backoff_delay(policy, attempt)
                 if (repeatable or unsent) and self._again(op, attempt, delay, deadline, failure.detail):
                     await asyncio.sleep(delay)
@@ -183,93 +170,8 @@ class Upstream:
         hooks.retried(self.namespace, op.qualified.removeprefix(self.namespace + "."))
         return True
 
-    async def _attempt(
-        self,
-        op: SendTarget,
-        url: str,
-        headers: CIMultiDict[str],
-        data: Any,
-        middlewares: Sequence[Any],
-        deadline: float,
-        waited: float,
-    ) -> UpstreamResponse:
-        if self._session is None:
-            await self.start()
-        session = self._session
-        assert session is not None
-        t = self.timeouts
-        budget = max(remaining(deadline), MIN_ATTEMPT)
-        kwargs: dict[str, Any] = {
-            "headers": headers,
-            "data": data,
-            "allow_redirects": False,
-            "timeout": aiohttp.ClientTimeout(total=budget, sock_connect=t.connect, sock_read=t.read),
-        }
-        if middlewares:
-            kwargs["middlewares"] = tuple(middlewares)
-        if data is None and op.method in _BODY_METHODS and "Content-Type" not in headers:
-            kwargs["skip_auto_headers"] = ("Content-Type",)  # aiohttp would label nothing octet-stream
-        queued = f" (after {waited:.2f} s waiting for a free connection)" if waited >= 0.01 else ""
-        try:
-            async with session.request(op.method, URL(url, encoded=True), **kwargs) as resp:
-                body = await resp.read()
-                note_upstream_status(resp.status)
-                retry_after = None
-                if resp.status in (429, 503):
-                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                return UpstreamResponse(
-                    resp.status, resp.reason or "", resp.headers.get("Content-Type", ""), body, retry_after
-                )
-        except OAuthError as exc:
-            raise UpstreamUnavailableError(f"{op.qualified}: {exc}", operation=op.qualified) from exc
-        except aiohttp.SocketTimeoutError as exc:
-            raise UpstreamTimeoutError(
-                f"{op.qualified}: {self.origin} sent nothing for {t.read:g} s{queued}", operation=op.qualified
-            ) from exc
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise UpstreamTimeoutError(
-                f"{op.qualified}: {self.origin} did not answer within {t.total:g} s{queued}",
-                operation=op.qualified,
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            reason = _reason(exc.os_error)
-            raise UpstreamUnavailableError(
-                f"{op.qualified}: cannot connect to {self.origin} ({reason})", operation=op.qualified
-            ) from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise UpstreamUnavailableError(
-                f"{op.qualified}: {self.origin} broke off its answer (the body is incomplete)",
-                operation=op.qualified,
-            ) from exc
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            raise UpstreamUnavailableError(
-                f"{op.qualified}: {self.origin} closed the connection before answering",
-                operation=op.qualified,
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnavailableError(
-                f"{op.qualified}: request to {self.origin} failed ({type(exc).__name__})",
-                operation=op.qualified,
-            ) from exc
-
-
-#: failures that happened before the request left: any call may be retried after them
-_UNSENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-
 
 def _note(context: RequestContext | None, waited: float) -> None:
     if context is not None:
         context.upstream_attempts += 1
         context.pool_wait += waited
-
-
-def _reason(error: OSError | None) -> str:
-    if isinstance(error, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(error, socket.gaierror):
-        return "host name not resolved"
-    if isinstance(error, TimeoutError):
-        return "connect timeout"
-    if error is not None and error.strerror:
-        return error.strerror.lower()
-    return "connection failed"

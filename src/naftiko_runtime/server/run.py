@@ -77,13 +77,15 @@ def _server_class() -> type[uvicorn.Server]:
 
 
 def uvicorn_server(app: Any, **options: Any) -> uvicorn.Server:
-    """A uvicorn server for ``app``: no logging of its own (the access log is ours), a gentle shutdown."""
+    """A uvicorn server for ``app``: no logging of its own (the access log is ours), a gentle shutdown, and
+    no WebSocket protocol (no adapter speaks it; uvicorn would import a WebSocket library for nothing)."""
     import uvicorn
 
     options.setdefault("lifespan", "auto")
     config = uvicorn.Config(
         app,
         **protocol_options(http_protocol()),
+        ws="none",
         log_config=None,
         access_log=False,
         server_header=False,
@@ -152,8 +154,6 @@ async def run(
     process.current().reloader = reloader
     watcher: asyncio.Task[None] | None = None
     try:
-        for runtime in plan.runtimes.values():
-            await runtime.start()
         for bound in plan.adapters:
             await bound.app.start()  # the apps' lifespans (the MCP session manager) run here, not in uvicorn
         servers = [uvicorn_server(bound.app, lifespan="off") for bound in plan.adapters]
@@ -171,6 +171,7 @@ async def run(
                         failed.result()
                         raise ServeError("an adapter stopped while starting")
                     await asyncio.sleep(0.01)
+                await open_pools(plan)  # the adapters answer meanwhile
                 state = process.current()
                 for adapter in state.adapters:
                     adapter.state = "started"
@@ -203,6 +204,15 @@ async def run(
             adapter.state = "stopped"
         for runtime in plan.runtimes.values():
             await runtime.close()
+
+
+async def open_pools(plan: Plan) -> None:
+    """Open every runtime's upstream pools. The HTTP client (aiohttp and its TLS contexts, about a quarter
+    of a second) is imported on a worker thread, after the adapters listen: they answer meanwhile, and a
+    call that needs an upstream before the pools are open waits for the import to finish."""
+    await asyncio.to_thread(importlib.import_module, "naftiko_runtime.consumes.pool")
+    for runtime in plan.runtimes.values():
+        await runtime.start()
 
 
 async def watch_files(paths: Sequence[str | Path], reload: Reloader, stop: asyncio.Event) -> None:
@@ -262,6 +272,7 @@ __all__ = [
     "announce",
     "http_protocol",
     "loop_factory",
+    "open_pools",
     "run",
     "run_async",
     "run_stdio",

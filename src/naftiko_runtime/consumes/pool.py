@@ -1,0 +1,133 @@
+"""One consumed API's connection pool: the ``aiohttp`` session, one attempt of a request, and aiohttp's
+failures turned into the runtime's errors.
+
+This is the only module of the outbound path that imports aiohttp (about a quarter of a second of
+start-up): :class:`~.send.Upstream` imports it when it opens its pool, which ``naftiko serve`` does once
+its adapters answer, so a server is ready before the HTTP client is loaded. A timeout says which limit
+ran out (and the time spent waiting for a free connection, which is ours, not the upstream's); a broken
+connection says whether the request ever left.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+from ..errors import UpstreamTimeoutError, UpstreamUnavailableError
+from ..observability.context import note_upstream_status
+from .oauth2 import OAuthError
+from .resilience import Policy, parse_retry_after, remaining
+from .send import MIN_ATTEMPT, SendTarget, UpstreamResponse
+
+#: methods whose empty body aiohttp would otherwise label application/octet-stream
+_BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+
+#: failures that happened before the request left: any call may be retried after them
+_UNSENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+
+
+class Pool:
+    """The session of one consumed API: as many connections as its gate lets calls in."""
+
+    def __init__(self, origin: str, policy: Policy) -> None:
+        self.origin = origin
+        self.timeouts = policy.timeouts
+        # the pool is as large as the gate: a call that got a slot never waits for a connection
+        connector = aiohttp.TCPConnector(limit=policy.limit, ttl_dns_cache=300, keepalive_timeout=30)
+        timeout = aiohttp.ClientTimeout(total=self.timeouts.total, sock_connect=self.timeouts.connect)
+        # no skip_auto_headers: aiohttp rebuilds header maps on every request when it is set (measured:
+        # about 10% of a proxied call); the runtime's own User-Agent replaces aiohttp's instead
+        self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    @staticmethod
+    def unsent(failure: BaseException) -> bool:
+        """Whether the failure behind ``failure`` happened before the request left."""
+        return isinstance(failure.__cause__, _UNSENT)
+
+    async def attempt(
+        self,
+        op: SendTarget,
+        url: str,
+        headers: CIMultiDict[str],
+        data: Any,
+        middlewares: Sequence[Any],
+        deadline: float,
+        waited: float,
+    ) -> UpstreamResponse:
+        t = self.timeouts
+        budget = max(remaining(deadline), MIN_ATTEMPT)
+        kwargs: dict[str, Any] = {
+            "headers": headers,
+            "data": data,
+            "allow_redirects": False,
+            "timeout": aiohttp.ClientTimeout(total=budget, sock_connect=t.connect, sock_read=t.read),
+        }
+        if middlewares:
+            kwargs["middlewares"] = tuple(middlewares)
+        if data is None and op.method in _BODY_METHODS and "Content-Type" not in headers:
+            kwargs["skip_auto_headers"] = ("Content-Type",)  # aiohttp would label nothing octet-stream
+        queued = f" (after {waited:.2f} s waiting for a free connection)" if waited >= 0.01 else ""
+        try:
+            async with self.session.request(op.method, URL(url, encoded=True), **kwargs) as resp:
+                body = await resp.read()
+                note_upstream_status(resp.status)
+                retry_after = None
+                if resp.status in (429, 503):
+                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+                return UpstreamResponse(
+                    resp.status, resp.reason or "", resp.headers.get("Content-Type", ""), body, retry_after
+                )
+        except OAuthError as exc:
+            raise UpstreamUnavailableError(f"{op.qualified}: {exc}", operation=op.qualified) from exc
+        except aiohttp.SocketTimeoutError as exc:
+            raise UpstreamTimeoutError(
+                f"{op.qualified}: {self.origin} sent nothing for {t.read:g} s{queued}", operation=op.qualified
+            ) from exc
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise UpstreamTimeoutError(
+                f"{op.qualified}: {self.origin} did not answer within {t.total:g} s{queued}",
+                operation=op.qualified,
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            reason = _reason(exc.os_error)
+            raise UpstreamUnavailableError(
+                f"{op.qualified}: cannot connect to {self.origin} ({reason})", operation=op.qualified
+            ) from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise UpstreamUnavailableError(
+                f"{op.qualified}: {self.origin} broke off its answer (the body is incomplete)",
+                operation=op.qualified,
+            ) from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            raise UpstreamUnavailableError(
+                f"{op.qualified}: {self.origin} closed the connection before answering",
+                operation=op.qualified,
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnavailableError(
+                f"{op.qualified}: request to {self.origin} failed ({type(exc).__name__})",
+                operation=op.qualified,
+            ) from exc
+
+
+def _reason(error: OSError | None) -> str:
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, socket.gaierror):
+        return "host name not resolved"
+    if isinstance(error, TimeoutError):
+        return "connect timeout"
+    if error is not None and error.strerror:
+        return error.strerror.lower()
+    return "connection failed"
+
+
+__all__ = ["Pool"]
