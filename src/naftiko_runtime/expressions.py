@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
-from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext import parse as _jsonpath_parse  # type: ignore[attr-defined]
-
 from .errors import ConfigError, InvalidInputError, TemplateError
 
 
@@ -266,13 +263,12 @@ def compile_jsonpath(source: str) -> JsonPath:
     if keys is not None:
         return JsonPath(source, keys, None, True)
     normalised = _quote_odd_keys(text)
+    # the JSONPath engine is loaded only by a capability with a path that plain keys cannot follow
+    from jsonpath_ng.ext import parse as jsonpath_parse  # type: ignore[attr-defined]
+
     try:
-        compiled = _jsonpath_parse(normalised)
-    except (
-        JsonPathLexerError,
-        JsonPathParserError,
-        Exception,
-    ) as exc:  # jsonpath-ng raises bare Exceptions too
+        compiled = jsonpath_parse(normalised)
+    except Exception as exc:  # jsonpath-ng raises its lexer and parser errors, and bare Exceptions too
         raise ExpressionError(f"invalid JSONPath {source!r}: {exc}") from exc
     definite = not any(token in normalised for token in ("*", "..", "?", ":", ","))
     return JsonPath(source, None, compiled, definite)
