@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,15 +204,20 @@ class Server:
                 time.sleep(interval)
         return time.perf_counter() - self.started_at
 
-    def wait_serving(self, timeout: float = 60.0, interval: float = 0.002) -> float:
-        """Seconds from launch until every port answers HTTP (any status: an unknown path's 404 will do).
+    def wait_serving(
+        self, timeout: float = 60.0, interval: float = 0.002, probes: Mapping[int, Probe] | None = None
+    ) -> float:
+        """Seconds from launch until every port answers a request.
 
-        ``naftiko serve`` binds its sockets before it builds the apps, so a TCP connect alone succeeds
-        too early; a request on a port is answered only once that port's app is serving.
+        ``probes`` gives a port the request that counts (e.g. ``GET /openapi.json`` from a REST adapter,
+        an MCP ``initialize``): the port is serving once it answers it with 200. A port without one is
+        serving once it answers any HTTP request (an unknown path's 404 will do). ``naftiko serve`` binds
+        its sockets before it builds the apps, so a TCP connect alone succeeds too early.
         """
         deadline = time.perf_counter() + timeout
         self.wait_listening(timeout, interval)
         for port in self.ports:
+            probe = (probes or {}).get(port, answers_http)
             while True:
                 if not self.alive():
                     raise BenchError(f"{self.name} exited while starting:\n{self.log_tail()}")
@@ -220,10 +225,11 @@ class Server:
                 if remaining <= 0:
                     raise BenchError(f"{self.name} not serving HTTP on port {port} after {timeout} s")
                 try:
-                    http(f"http://127.0.0.1:{port}/bench-ready-probe", timeout=min(remaining, 5.0))
-                    break
+                    if probe(port, min(remaining, 5.0)):
+                        break
                 except OSError:
-                    time.sleep(interval)
+                    pass
+                time.sleep(interval)
         return time.perf_counter() - self.started_at
 
     def stop(self) -> None:
@@ -338,6 +344,41 @@ def mcp_rpc(url: str, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
     if "error" in message:
         raise BenchError(f"{method} at {url}: JSON-RPC error {message['error']}")
     return message
+
+
+#: ``probe(port, timeout)``: whether the server on ``port`` answered the request that shows it serves
+Probe = Callable[[int, float], bool]
+
+
+def answers_http(port: int, timeout: float) -> bool:
+    """Any HTTP answer (an unknown path's 404 will do): the app is serving."""
+    http(f"http://127.0.0.1:{port}/bench-ready-probe", timeout=timeout)
+    return True
+
+
+def answers_openapi(port: int, timeout: float) -> bool:
+    """A REST adapter serves its OpenAPI description (built with its routes)."""
+    return http(f"http://127.0.0.1:{port}/openapi.json", timeout=timeout)[0] == 200
+
+
+def answers_mcp(port: int, timeout: float) -> bool:
+    """An MCP adapter answers ``initialize`` at ``/mcp``."""
+    client = {"name": "bench", "version": "1"}
+    params = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client}
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}).encode()
+    status, payload = http(
+        f"http://127.0.0.1:{port}/mcp", method="POST", body=body, headers=MCP_HEADERS, timeout=timeout
+    )
+    return status == 200 and b'"result"' in payload
+
+
+def compile_project() -> None:
+    """Compile the project's modules to bytecode, as installing a wheel does. The project is installed
+    editable, so without this a launch under ``PYTHONDONTWRITEBYTECODE`` compiles every module of the
+    runtime from source, a cost its dependencies (installed with their bytecode) and a deployment do
+    not pay."""
+    argv = [str(PROJECT_PYTHON), "-m", "compileall", "-q", str(ROOT / "src")]
+    subprocess.run(argv, check=True, capture_output=True)
 
 
 def wait_http(check: Any, timeout: float = 30.0) -> None:

@@ -24,7 +24,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +44,12 @@ from harness import (
     WORK,
     BenchError,
     LoadGenerator,
+    Probe,
     Request,
     Server,
+    answers_mcp,
+    answers_openapi,
+    compile_project,
     cpu_seconds,
     ensure_bench_venv,
     ensure_wrk,
@@ -478,14 +482,17 @@ def mcp_vs_rest(rest: dict[str, Any], mcp: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def launch_once(name: str, argv: list[str], ports: list[int], first_url: str | None) -> dict[str, Any]:
-    """Launch a server and time it: to every port accepting TCP (``bound_s``), to every port answering HTTP
-    (``ready_s``: accepting requests) and, given ``first_url``, to its first 200 (``first_200_s``, through the
-    upstream). ``rss_mib`` is the RSS of its process tree at the end. Then stop it."""
+def launch_once(
+    name: str, argv: list[str], ports: list[int], first_url: str | None, probes: Mapping[int, Probe]
+) -> dict[str, Any]:
+    """Launch a server and time it: to every port accepting TCP (``bound_s``), to every port answering
+    its probe (``ready_s``: a request its app serves, see ``Server.wait_serving``) and, given
+    ``first_url``, to its first 200 (``first_200_s``, through the upstream). ``rss_mib`` is the RSS of its
+    process tree at the end. Then stop it."""
     server = Server(name, argv, ports, SERVER_ENV).start()
     try:
         sample: dict[str, Any] = {"bound_s": server.wait_listening(timeout=60)}
-        sample["ready_s"] = server.wait_serving(timeout=60)
+        sample["ready_s"] = server.wait_serving(timeout=60, probes=probes)
         if first_url is not None:
             wait_http(lambda: _expect_200(first_url), timeout=30)
             sample["first_200_s"] = time.perf_counter() - server.started_at
@@ -501,11 +508,13 @@ def _expect_200(url: str) -> None:
         raise BenchError(f"GET {url}: HTTP {status}: {body[:200]!r}")
 
 
-def repeat_launch(
-    repeats: int, name: str, make: Callable[[], tuple[list[str], list[int], str | None]]
-) -> dict[str, Any]:
-    """The median of ``repeats`` launches (``make`` gives argv, ports and first URL on fresh ports), or why
-    it could not be measured."""
+#: what a launch is given: argv, ports, the first URL to get a 200 from (or None), each port's probe
+Launch = tuple[list[str], list[int], str | None, Mapping[int, Probe]]
+
+
+def repeat_launch(repeats: int, name: str, make: Callable[[], Launch]) -> dict[str, Any]:
+    """The median of ``repeats`` launches (``make`` gives argv, ports, first URL and probes on fresh
+    ports), or why it could not be measured."""
     try:
         samples = [launch_once(name, *make()) for _ in range(repeats)]
     except BenchError as error:
@@ -519,29 +528,33 @@ def startup_section(ctx: Context) -> dict[str, Any]:
     repeats = ctx.options.startup_repeats
     scenario = ctx.scenario
     route = scenario.rest_route.replace("{id}", RUN_ID)
+    compile_project()
 
-    def floor(script: str, route_url: bool) -> Callable[[], tuple[list[str], list[int], str | None]]:
-        def make() -> tuple[list[str], list[int], str | None]:
+    def floor(script: str, route_url: bool) -> Callable[[], Launch]:
+        def make() -> Launch:
             port = free_ports(1)[0]
             first_url = f"http://127.0.0.1:{port}{route}" if route_url else None
-            return ctx.floor_argv(script, port), [port], first_url
+            # a floor's app is built before uvicorn starts: any answer from it is the app serving
+            return ctx.floor_argv(script, port), [port], first_url, {}
 
         return make
 
-    def seed() -> tuple[list[str], list[int], str | None]:
+    def seed() -> Launch:
         rest_port, mcp_port = free_ports(2)
         ports = {scenario.rest_namespace: rest_port, scenario.mcp_namespace: mcp_port}
         return (
             ctx.naftiko_argv([scenario.path], ports),
             [rest_port, mcp_port],
             f"http://127.0.0.1:{rest_port}{route}",
+            {rest_port: answers_openapi, mcp_port: answers_mcp},
         )
 
-    def generated_caps(folder: Path, count: int) -> Callable[[], tuple[list[str], list[int], str | None]]:
-        def make() -> tuple[list[str], list[int], str | None]:
+    def generated_caps(folder: Path, count: int) -> Callable[[], Launch]:
+        def make() -> Launch:
             chosen = free_ports(count)
             ports = {rest_namespace(k): port for k, port in enumerate(chosen)}
-            return ctx.naftiko_argv([folder], ports, upstream=False), chosen, None
+            argv = ctx.naftiko_argv([folder], ports, upstream=False)
+            return argv, chosen, None, dict.fromkeys(chosen, answers_openapi)
 
         return make
 
