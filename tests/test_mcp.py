@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from naftiko_runtime import __version__
 from naftiko_runtime.consumes.http import Timeouts
 from naftiko_runtime.engine import Runtime
+from naftiko_runtime.errors import ConfigError
 from naftiko_runtime.exposes.mcp.server import build_server
 from naftiko_runtime.exposes.mcp.transport import build_mcp_app
 from naftiko_runtime.server.assemble import build_runtime
@@ -778,3 +779,20 @@ def test_an_unreachable_upstream_is_a_tool_error(
         result = run(lambda: go(url))
     assert result.is_error
     assert text_of(result) == f"get-item failed: api.get-item: cannot connect to {dead} (connection refused)"
+
+
+def test_a_declared_items_that_is_no_json_schema_stops_the_adapter_from_being_built(tmp_path: Path) -> None:
+    """The one part of a tool's schema the capability writes itself is checked against the metaschema."""
+    text = CAPABILITY.split("    resources:\n    - {name: docs")[0]
+    path = tmp_path / "bad-items.yaml"
+    path.write_text(text.replace("items: {type: string}", "items: {type: 5}"), encoding="utf-8")
+    doc = load_file(path).require()
+    adapter = (
+        next(a for a in doc.capability.exposes if isinstance(a, m.ExposesMcp)) if doc.capability else None
+    )
+    assert adapter is not None
+    with pytest.raises(ConfigError) as caught:
+        build_mcp_app(adapter, Runtime(doc), host="127.0.0.1", port=0)
+    assert str(caught.value).startswith(
+        "MCP input parameter 'tags': its items is not a valid JSON Schema (5 is not"
+    )

@@ -6,6 +6,10 @@ typed and described by the consumed parameter it feeds, and the consumed operati
 and required parameters that ``with`` leaves unfed become properties of their own name (arguments flow
 to the consumed operation by name). Everything is read from the spec model: the consumed operations as
 declared, not as compiled.
+
+Every part of such a schema is built from typed model fields, so it is valid by construction, except a
+declared parameter's ``items``: the capability writes that JSON Schema itself, and it alone is checked
+against the metaschema (which is why jsonschema is loaded at start-up only by a capability that has one).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ...errors import ConfigError
 from ...expressions import MISSING, compile_path, lookup
 from ...spec import model as m
 
@@ -40,13 +45,26 @@ def declared_input_schema(params: Sequence[m.McpToolInputParameter]) -> dict[str
         if p.description:
             prop["description"] = p.description
         if p.items is not None:
-            prop["items"] = plain(p.items)
+            prop["items"] = _items_schema(p.name, plain(p.items))
         if p.enum is not None:
             prop["enum"] = plain(list(p.enum))
         if p.default is not None:
             prop["default"] = plain(p.default)
         properties[p.name] = prop
     return _object(properties, [p.name for p in params if p.required], closed=True)
+
+
+def _items_schema(name: str, items: Any) -> Any:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema({"items": items})
+    except SchemaError as exc:
+        raise ConfigError(
+            f"MCP input parameter '{name}': its items is not a valid JSON Schema ({exc.message})"
+        ) from None
+    return items
 
 
 def derived_input_schema(

@@ -9,18 +9,21 @@ of another type is reported as a result that does not fit the outputParameters.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, best_match
 
 from ...errors import ConfigError
 from ...expressions import compile_jsonpath, compile_template
 from ...shaping import mock_outputs
 from ...spec import model as m
 from .inputs import JSON_TYPES, Sources, declared_input_schema, derived_input_schema, plain, schema_props
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 # --- tools ----------------------------------------------------------------------------------------------
 
@@ -159,12 +162,26 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 # --- validation -----------------------------------------------------------------------------------------
 
 
-def compile_validator(schema: Mapping[str, Any], what: str) -> Draft202012Validator:
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        raise ConfigError(f"{what}: not a valid JSON Schema ({exc.message})") from None
-    return Draft202012Validator(schema)
+class Validator:
+    """A schema's jsonschema validator, built the first time something fails its compiled check (the
+    walk that words the problem): a server whose calls are all valid never loads jsonschema."""
+
+    __slots__ = ("_validator", "schema")
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self._validator: Draft202012Validator | None = None
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        if self._validator is None:
+            from jsonschema import Draft202012Validator
+
+            self._validator = Draft202012Validator(self.schema)
+        return self._validator
+
+    def is_valid(self, instance: Any) -> bool:
+        return bool(self.validator.is_valid(instance))
 
 
 #: a compiled yes/no check of an instance against a schema
@@ -176,13 +193,27 @@ def compile_check(schema: Mapping[str, Any]) -> Check:
     this valid? Its verdict "invalid" is confirmed by the jsonschema validator, which also words the
     problem, so a rejection never depends on where the two implementations differ (e.g. ``1.0`` as an
     integer)."""
+    return _compiled_check(_canonical(schema))
+
+
+# Tools of one adapter often share a schema (every tool taking one ``runId``, every output an object):
+# each distinct schema is compiled once, keyed by its canonical text.
+
+
+def _canonical(schema: Mapping[str, Any]) -> str:
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+
+
+@cache
+def _compiled_check(text: str) -> Check:
+    schema = json.loads(text)
     if _NEWER_KEYWORDS & _keywords(schema):
-        return Draft202012Validator(schema).is_valid  # draft-07 code would ignore them
+        return Validator(schema).is_valid  # draft-07 code would ignore them
     try:
-        validate = fastjsonschema.compile(dict(schema), use_default=False, use_formats=False)
+        validate = fastjsonschema.compile(schema, use_default=False, use_formats=False)
     except (fastjsonschema.JsonSchemaDefinitionException, ValueError, TypeError):
         # a construct it does not compile (e.g. a 2020-12-only keyword in declared items): interpret
-        return Draft202012Validator(schema).is_valid
+        return Validator(schema).is_valid
 
     def check(instance: Any) -> bool:
         try:
@@ -209,9 +240,11 @@ def _keywords(node: Any) -> set[str]:
     return set()
 
 
-def schema_problem(validator: Draft202012Validator, instance: Any, noun: str = "argument") -> str | None:
+def schema_problem(validator: Validator, instance: Any, noun: str = "argument") -> str | None:
     """The most relevant violation of ``instance``, naming the ``noun`` and the rule; None when valid."""
-    errors = list(validator.iter_errors(instance))
+    from jsonschema.exceptions import best_match
+
+    errors = list(validator.validator.iter_errors(instance))
     if not errors:
         return None
     best = best_match(errors)
@@ -236,8 +269,8 @@ def _clip(text: str, limit: int) -> str:
 
 __all__ = [
     "Check",
+    "Validator",
     "compile_check",
-    "compile_validator",
     "output_schema",
     "schema_problem",
     "tool_descriptor",

@@ -14,14 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from ...engine import Invocation, Outcome, Runtime
 from ...errors import InvalidInputError, RequestError, TemplateError, UpstreamStatusError
 from ...problem import error_fields
 from ...spec import model as m
 from .inputs import Sources
-from .schema import Check, compile_check, compile_validator, schema_problem, tool_descriptor
+from .schema import Check, Validator, compile_check, schema_problem, tool_descriptor
 from .wire import dumps, loads
 
 #: a ``CallToolResult`` as it goes on the wire
@@ -64,8 +62,8 @@ class Tool:
     invocation: Invocation
     redact: Callable[[str], str]
     check: Check
-    validator: Draft202012Validator
-    output_validator: Draft202012Validator | None
+    validator: Validator
+    output_validator: Validator | None
     output_check: Check | None
     defaults: Mapping[str, Any]
 
@@ -154,8 +152,8 @@ def compile_tool(adapter: m.ExposesMcp, runtime: Runtime, tool: m.McpTool) -> To
         invocation=invocation,
         redact=runtime.redact,
         check=compile_check(schema),
-        validator=compile_validator(schema, f"MCP tool '{name}' input schema"),
-        output_validator=compile_validator(out, f"MCP tool '{name}' output schema") if out else None,
+        validator=Validator(schema),
+        output_validator=Validator(out) if out else None,
         output_check=compile_check(out) if out else None,
         defaults={k: s["default"] for k, s in schema.get("properties", {}).items() if "default" in s},
     )
