@@ -295,6 +295,8 @@ def serve_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             allow_hosts=args.allow_host,
             on_finding=lambda f: say(f.format()),
             reuse_port=args.workers > 1,
+            # schema deviations are warnings: one process reports them once its adapters answer
+            defer_schema=not args.stdio and args.workers == 1,
         )
     except SpecError as exc:
         for finding in exc.findings:

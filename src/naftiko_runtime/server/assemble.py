@@ -66,11 +66,12 @@ def capability(
     )
 
 
-def load(path: str | Path) -> LoadResult:
+def load(path: str | Path, *, schema: bool = True) -> LoadResult:
     """Load a file to serve: its findings include, as errors, what this runtime does not run (consumer
     features and step types without a row in their tables, inbound authentication it cannot enforce),
-    and, as warnings, the adapters it does not serve."""
-    result = load_file(path)
+    and, as warnings, the adapters it does not serve. ``schema=False`` defers the schema check
+    (:func:`~..spec.loader.load_file`)."""
+    result = load_file(path, schema=schema)
     extra = (*check_support(result), *check_steps(result), *check_adapters(result))
     return replace(result, findings=(*result.findings, *extra))
 

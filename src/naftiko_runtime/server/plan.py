@@ -89,6 +89,10 @@ class Plan:
     options: Options | None = None
     #: set when shutdown begins; every adapter's guard reads it
     draining: Draining = field(default_factory=Draining)
+    #: schema checks deferred until the adapters listen (``prepare(defer_schema=True)``), and where their
+    #: findings go
+    pending_schema: list[Callable[[], list[Finding]]] = field(default_factory=list)
+    report: Callable[[Finding], None] = field(default=lambda finding: None, repr=False)
 
     def runtime(self, bound: BoundAdapter) -> Runtime:
         return self.runtimes[bound.capability.file]
@@ -123,14 +127,20 @@ def prepare(
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     on_finding: Callable[[Finding], None] | None = None,
     reuse_port: bool = False,
+    defer_schema: bool = False,
 ) -> Plan:
-    """Load, resolve binds against ``environ``, plan, build the apps, bind. Raises a NaftikoError."""
+    """Load, resolve binds against ``environ``, plan, build the apps, bind. Raises a NaftikoError.
+
+    ``defer_schema`` leaves the check of each file against the JSON Schema (warnings only, so it never
+    stops start-up unless ``strict``) to :func:`.run.run`, which reports its findings once the adapters
+    listen; it is ignored with ``strict``. A file with errors is reported with its schema findings.
+    """
     report = on_finding or (lambda f: log.warning("%s", f.format()))
-    results = [load(f) for f in discover(paths)]
+    results = [load(f, schema=strict or not defer_schema) for f in discover(paths)]
     if strict:
         results = [r.strict() for r in results]
     if any(not r.ok for r in results):
-        raise SpecError([f for r in results for f in r.findings])
+        raise SpecError([f for r in results for f in r.with_schema().findings])
     for result in results:
         for finding in result.findings:
             report(finding)
@@ -156,6 +166,8 @@ def prepare(
         raise ServeError("no capability to serve")
 
     plan = _plan(capabilities, host=host, ports=ports, stdio=stdio)
+    plan.report = report
+    plan.pending_schema = [r.pending_schema for r in results if r.pending_schema is not None]
     for cap in capabilities:
         plan.runtimes[cap.file] = build_runtime(cap, timeouts, policies)
     if plan.stdio is not None:

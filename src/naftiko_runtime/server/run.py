@@ -13,6 +13,7 @@ import contextlib
 import importlib.util
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from functools import cache
@@ -23,6 +24,7 @@ from ..consumes.http import Timeouts
 from ..errors import ServeError
 from ..exposes import adapter_kind
 from ..observability import status as process
+from ..spec.findings import Finding
 from .plan import BoundAdapter, Plan, prepare
 from .protocol import protocol_options
 from .reload import Reloader, Swappable
@@ -171,7 +173,7 @@ async def run(
                         failed.result()
                         raise ServeError("an adapter stopped while starting")
                     await asyncio.sleep(0.01)
-                await open_pools(plan)  # the adapters answer meanwhile
+                await complete_start(plan)  # the adapters answer meanwhile
                 state = process.current()
                 for adapter in state.adapters:
                     adapter.state = "started"
@@ -206,13 +208,35 @@ async def run(
             await runtime.close()
 
 
-async def open_pools(plan: Plan) -> None:
-    """Open every runtime's upstream pools. The HTTP client (aiohttp and its TLS contexts, about a quarter
-    of a second) is imported on a worker thread, after the adapters listen: they answer meanwhile, and a
+async def complete_start(plan: Plan) -> None:
+    """What waits until the adapters listen: the deferred schema checks (their findings are reported
+    here) and the upstream pools. The HTTP client (aiohttp and its TLS contexts, about a quarter of a
+    second) is imported and the schema walked on a worker thread, so the adapters answer meanwhile; a
     call that needs an upstream before the pools are open waits for the import to finish."""
-    await asyncio.to_thread(importlib.import_module, "naftiko_runtime.consumes.pool")
+    with _responsive():
+        findings = await asyncio.to_thread(_off_the_loop, plan)
+    plan.pending_schema = []
+    for finding in findings:
+        plan.report(finding)
     for runtime in plan.runtimes.values():
         await runtime.start()
+
+
+@contextlib.contextmanager
+def _responsive() -> Iterator[None]:
+    """While a worker thread imports and walks, the loop gets the GIL back within half a millisecond
+    instead of the default five: each request the adapters answer meanwhile waits for it several times."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, 0.0005))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+def _off_the_loop(plan: Plan) -> list[Finding]:
+    importlib.import_module("naftiko_runtime.consumes.pool")
+    return [finding for check in plan.pending_schema for finding in check()]
 
 
 async def watch_files(paths: Sequence[str | Path], reload: Reloader, stop: asyncio.Event) -> None:
@@ -237,6 +261,9 @@ async def run_stdio(plan: Plan) -> None:
     kind = adapter_kind(bound.adapter)
     assert kind is not None and kind.stdio is not None
 
+    for finding in _off_the_loop(plan):  # nothing answers before stdin is read: no need to wait
+        plan.report(finding)
+    plan.pending_schema = []
     async with plan.runtime(bound) as runtime:
         log.info("%s", bound.line)
         await kind.stdio(bound.adapter, runtime)
@@ -270,9 +297,9 @@ async def serve(
 __all__ = [
     "SHUTDOWN_GRACE_SECONDS",
     "announce",
+    "complete_start",
     "http_protocol",
     "loop_factory",
-    "open_pools",
     "run",
     "run_async",
     "run_stdio",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -35,6 +36,8 @@ class LoadResult:
     findings: tuple[Finding, ...]
     #: where every node sits, by file (the capability and the consumer files it imports)
     positions: Mapping[str, Positions] = field(default_factory=dict, repr=False, compare=False)
+    #: the schema deviations, when their check was deferred (``load_file(..., schema=False)``)
+    pending_schema: Callable[[], list[Finding]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -59,6 +62,13 @@ class LoadResult:
     def strict(self) -> LoadResult:
         return replace(self, findings=tuple(f.escalated() for f in self.findings))
 
+    def with_schema(self) -> LoadResult:
+        """This result with its deferred schema deviations among its findings (itself when none are)."""
+        if self.pending_schema is None:
+            return self
+        findings = _dedupe((*self.findings, *self.pending_schema()))
+        return replace(self, findings=tuple(sort_findings(findings)), pending_schema=None)
+
     def require(self, *, strict: bool = False) -> m.NaftikoDocument:
         """The document, or :class:`SpecError` with every finding when it cannot be served."""
         result = self.strict() if strict else self
@@ -82,7 +92,9 @@ class _Reporter:
         self.findings.append(Finding(severity, self.file, line, col, tuple(path), message))  # type: ignore[arg-type]
 
 
-def load_file(path: str | FsPath, *, display_name: str | None = None) -> LoadResult:
+def load_file(path: str | FsPath, *, display_name: str | None = None, schema: bool = True) -> LoadResult:
+    """Load a capability file. ``schema=False`` defers the check against the JSON Schema, which only ever
+    finds warnings: the result's :meth:`~LoadResult.with_schema` (or ``pending_schema``) runs it later."""
     file = FsPath(path)
     name = display_name or str(path)
     try:
@@ -92,24 +104,49 @@ def load_file(path: str | FsPath, *, display_name: str | None = None) -> LoadRes
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         return LoadResult(name, None, (Finding("error", name, 1, 1, (), f"cannot read the file: {reason}"),))
-    return load_text(text, name, base_dir=file.resolve().parent)
+    return load_text(text, name, base_dir=file.resolve().parent, schema=schema)
 
 
-def load_text(text: str, file: str = "<capability>", *, base_dir: FsPath | None = None) -> LoadResult:
+def load_text(
+    text: str, file: str = "<capability>", *, base_dir: FsPath | None = None, schema: bool = True
+) -> LoadResult:
     try:
         data, positions = load_yaml(text)
     except YamlSyntaxError as exc:
         return LoadResult(file, None, (Finding("error", file, exc.line, exc.column, (), exc.message),))
     report = _Reporter(file, positions)
-    document = _interpret(data, report, base_dir or FsPath.cwd())
+    document = _interpret(data, report, base_dir or FsPath.cwd(), schema=schema)
     findings = _dedupe(report.findings)
     if has_errors(findings):
         document = None
     positions_by_file = {**report.imported, file: positions}
-    return LoadResult(file, document, tuple(sort_findings(findings)), positions_by_file)
+    pending = (
+        partial(_deferred_schema, data, file, positions) if not schema and isinstance(data, dict) else None
+    )
+    return LoadResult(file, document, tuple(sort_findings(findings)), positions_by_file, pending)
 
 
-def _interpret(data: Any, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocument | None:
+def _deferred_schema(data: dict[str, Any], file: str, positions: Positions) -> list[Finding]:
+    report = _Reporter(file, positions)
+    _schema_deviations(data, report)
+    return report.findings
+
+
+def _schema_deviations(data: dict[str, Any], report: _Reporter) -> None:
+    """The document as written against its dialect's JSON Schema: every deviation is a warning."""
+    dialect, _, _ = detect(data)
+    if dialect is None:
+        return
+    for path, message, key in dialect.schema(data):
+        if _assumed(data, path):
+            continue
+        if key is not None:
+            report.add("warning", (*path, key), message, at_key=True)
+        else:
+            report.add("warning", path, message)
+
+
+def _interpret(data: Any, report: _Reporter, base_dir: FsPath, *, schema: bool) -> m.NaftikoDocument | None:
     if not isinstance(data, dict):
         report.add(
             "error", (), "a Naftiko document must be a YAML mapping with a 'naftiko' or 'ikanos' version"
@@ -119,13 +156,8 @@ def _interpret(data: Any, report: _Reporter, base_dir: FsPath) -> m.NaftikoDocum
     if dialect is None:
         report.add("error", where, problem)
         return None
-    for path, message, key in dialect.schema(data):
-        if _assumed(data, path):
-            continue
-        if key is not None:
-            report.add("warning", (*path, key), message, at_key=True)
-        else:
-            report.add("warning", path, message)
+    if schema:
+        _schema_deviations(data, report)
     translation = None
     if dialect.translate is not None:
         translation = dialect.translate(data)
