@@ -909,8 +909,8 @@ def print_metrics(metrics: dict[str, Any]) -> None:
 def print_startup(startup: dict[str, Any]) -> None:
     print("\nSTART-UP AND SIZE  (from launch; median of the runs; RSS of the server's process tree)")
     print(
-        "  bound = every port accepts TCP; ready = every port answers HTTP;"
-        " first 200 = the run route via upstream"
+        "  bound = every port accepts TCP; ready = every port answers its probe (naftiko: GET /openapi.json,"
+        " MCP initialize; a floor: any HTTP answer); first 200 = the run route via upstream"
     )
     print(f"  {'what':<38} {'bound s':>8} {'ready s':>8} {'first 200 s':>11} {'RSS MiB':>8}")
 
