@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -169,11 +170,23 @@ def demo() -> Iterator[Demo]:
                 break
         seconds = time.monotonic() - started
         assert any("ready:" in line for line in seen), "".join(seen)
+        _wait_for_port(upstream)  # the stand-in starts beside the server: the calls below need both
         yield Demo(rest, mcp, seconds, "".join(seen))
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
         process.stderr.close()
+
+
+def _wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on {port}"
+            time.sleep(0.02)
 
 
 def _curl(command: str, port: int, ids: dict[str, str]) -> tuple[int, str]:
