@@ -76,3 +76,20 @@ def test_serve_log_colours_levels_and_the_ready_line_on_a_terminal_only() -> Non
     assert "\x1b[33mWARNING\x1b[0m" in coloured.format(warning)
     assert ANSI.sub("", coloured.format(warning)) == plain.format(warning)
     assert not ANSI.search(plain.format(record))
+
+
+def test_only_cli_reads_the_process_environment() -> None:
+    """Colour, binds and control URLs get the environment passed down from ``cli.py``; nothing else reads it."""
+    import ast
+
+    readers = []
+    for path in sorted((ROOT / "src" / "naftiko_runtime").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv", "environb")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ):
+                readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert readers and all(r.startswith("src/naftiko_runtime/cli.py:") for r in readers), readers
