@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ...formats.json import dumps
 from .envelope import (
     HANDSHAKE,
     LATEST_HANDSHAKE,
@@ -44,7 +45,6 @@ from .wire import (
     PARSE_ERROR,
     UNSUPPORTED_PROTOCOL_VERSION,
     ProtocolError,
-    dumps,
 )
 
 logger = logging.getLogger("naftiko_runtime.exposes.mcp")

@@ -16,11 +16,11 @@ from typing import Any
 
 from ...engine import Invocation, Outcome, Runtime
 from ...errors import InvalidInputError, RequestError, TemplateError, UpstreamStatusError
+from ...formats.json import dumps, loads
 from ...problem import error_fields
 from ...spec import model as m
 from .inputs import Sources
 from .schema import Check, Validator, compile_check, schema_problem, tool_descriptor
-from .wire import dumps, loads
 
 #: a ``CallToolResult`` as it goes on the wire
 Result = dict[str, Any]

@@ -3,10 +3,7 @@ the MCP SDK (the SDK path turns :class:`ProtocolError` into its ``MCPError``; th
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-import orjson
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -37,19 +34,3 @@ class ProtocolError(Exception):
 def present(**fields: Any) -> dict[str, Any]:
     """A wire object of the fields that have a value (the SDK's models drop ``None`` the same way)."""
     return {key: value for key, value in fields.items() if value is not None}
-
-
-def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON (orjson; the stdlib for what orjson refuses, e.g. integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def loads(data: bytes | str) -> Any:
-    """Parse JSON (orjson; the stdlib for what orjson refuses, e.g. ``NaN``); ValueError when invalid."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from ...errors import InvalidInputError
 from ...expressions import MISSING, JsonPath, Template, compile_jsonpath, compile_template, to_text
+from ...formats.json import loads
 from ...spec import model as m
 from ...spec.checks import Check
 
@@ -214,7 +215,7 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         return MISSING
     try:
-        return json.loads(raw)
+        return loads(raw)
     except RecursionError:
         why = "the request body nests JSON deeper than this server reads"
         raise InvalidInputError(why, location="body") from None
@@ -233,7 +234,8 @@ def implicit_inputs(
         value = request.headers.get(name)
         if value is not None:
             inputs[name] = value
-    for key, value in request.query_params.multi_items():
+    pairs = request.query_params.multi_items() if request.scope["query_string"] else ()
+    for key, value in pairs:
         seen = inputs.get(key)
         if seen is None:
             inputs[key] = value
