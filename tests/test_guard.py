@@ -252,6 +252,18 @@ def test_silent_and_slow_connections_are_closed_after_the_head_timeout(served: i
     assert httpx.get(f"http://127.0.0.1:{served}/items/1").status_code == 200
 
 
+def test_a_stalled_head_on_a_kept_alive_connection_gets_the_whole_head_timeout(served: int) -> None:
+    with socket.create_connection(("127.0.0.1", served), timeout=5) as sock:
+        sock.sendall(b"GET /items/1 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        time.sleep(0.3)  # idle between requests, within the keep-alive timeout
+        sock.sendall(b"GET /items/1 HTTP/1.1\r\nHost: loc")  # the second head stalls
+        stalled = time.monotonic()
+        assert sock.recv(65536) == b""  # closed without a word...
+        waited = time.monotonic() - stalled
+    assert protocol.HEAD_TIMEOUT - 0.1 <= waited < 3  # ...once this head, not the connection, timed out
+
+
 def test_shutdown_closes_connections_and_cuts_late_calls_with_a_503(
     tmp_path: Path, echo: str, serve_files: ServeFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:

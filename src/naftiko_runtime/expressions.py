@@ -164,6 +164,7 @@ _PATH_VAR = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}|\{([^{}\s]+)\}")
 
 #: what a path segment may hold unencoded (RFC 3986 pchar less the unreserved set ``quote`` keeps)
 SEGMENT_SAFE = "~!$&'()*+,;=:@"
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+").fullmatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +190,9 @@ class PathTemplate:
                 value = lookup(scopes, name) if scopes else MISSING
             if value is MISSING or value is None or value == "":
                 raise TemplateError(f"path parameter '{name}' has no value", name=name)
-            text = quote(to_text(value), safe=SEGMENT_SAFE)
+            text = to_text(value)
+            if not _PLAIN_SEGMENT(text):  # most values (ids, names) need no quoting: skip quote()'s work
+                text = quote(text, safe=SEGMENT_SAFE)
             if text in (".", ".."):
                 text = text.replace(".", "%2E")  # a whole-segment dot would climb the upstream path
             out.append(text)

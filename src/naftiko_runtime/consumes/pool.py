@@ -39,7 +39,8 @@ class Pool:
         self.timeouts = policy.timeouts
         # the pool is as large as the gate: a call that got a slot never waits for a connection
         connector = aiohttp.TCPConnector(limit=policy.limit, ttl_dns_cache=300, keepalive_timeout=30)
-        timeout = aiohttp.ClientTimeout(total=self.timeouts.total, sock_connect=self.timeouts.connect)
+        t = self.timeouts
+        timeout = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, sock_read=t.read)
         # no skip_auto_headers: aiohttp rebuilds header maps on every request when it is set (measured:
         # about 10% of a proxied call); the runtime's own User-Agent replaces aiohttp's instead
         self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True)
@@ -64,12 +65,9 @@ class Pool:
     ) -> UpstreamResponse:
         t = self.timeouts
         budget = max(remaining(deadline), MIN_ATTEMPT)
-        kwargs: dict[str, Any] = {
-            "headers": headers,
-            "data": data,
-            "allow_redirects": False,
-            "timeout": aiohttp.ClientTimeout(total=budget, sock_connect=t.connect, sock_read=t.read),
-        }
+        kwargs: dict[str, Any] = {"headers": headers, "data": data, "allow_redirects": False}
+        if budget < t.total - 0.01:  # a retry, or a caller's deadline: less than the session's own limit
+            kwargs["timeout"] = aiohttp.ClientTimeout(total=budget, sock_connect=t.connect, sock_read=t.read)
         if middlewares:
             kwargs["middlewares"] = tuple(middlewares)
         if data is None and op.method in _BODY_METHODS and "Content-Type" not in headers:

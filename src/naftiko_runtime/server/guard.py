@@ -76,6 +76,12 @@ def _hostname(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
+#: the request headers the guard reads (ASGI gives their names in lower case)
+_READ = frozenset(
+    (b"host", b"origin", b"content-length", b"transfer-encoding", b"content-type", b"idempotency-key")
+)
+
+
 def _rpc_error(detail: str) -> bytes:
     return json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": detail}}).encode()
 
@@ -97,7 +103,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         settings = self.settings
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _READ}
         refusal = self._refusal(scope, headers)
         if refusal is not None:
             status, title, detail, extra = refusal

@@ -42,10 +42,12 @@ def limited_httptools() -> type[asyncio.Protocol]:
         _head_lines = 0
         _in_head = True
         _head_timer: asyncio.TimerHandle | None = None
+        _head_began = 0.0
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
-            self._arm()
+            self._head_began = self.loop.time()
+            self._arm(HEAD_TIMEOUT)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
@@ -62,8 +64,9 @@ def limited_httptools() -> type[asyncio.Protocol]:
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._in_head, self._head_lines = True, 0
+            self._head_began = self.loop.time()
             if self._head_timer is None:
-                self._arm()
+                self._arm(HEAD_TIMEOUT)
 
         def on_url(self, url: bytes) -> None:
             if len(self.url) + len(url) > MAX_HEAD_BYTES:
@@ -81,8 +84,9 @@ def limited_httptools() -> type[asyncio.Protocol]:
         def on_headers_complete(self) -> None:
             if self.transport.is_closing():
                 return
+            # the timer stays armed: re-arming it for every request of a keep-alive connection would
+            # cost more than the request's own parsing; when it fires it looks at the head in progress
             self._in_head, self._head_bytes = False, 0
-            self._disarm()
             super().on_headers_complete()
 
         def _refuse(self) -> None:
@@ -92,8 +96,8 @@ def limited_httptools() -> type[asyncio.Protocol]:
                 self.transport.write(_431)
                 self.transport.close()
 
-        def _arm(self) -> None:
-            self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timeout)
+        def _arm(self, delay: float) -> None:
+            self._head_timer = self.loop.call_later(delay, self._head_timeout)
 
         def _disarm(self) -> None:
             if self._head_timer is not None:
@@ -102,7 +106,12 @@ def limited_httptools() -> type[asyncio.Protocol]:
 
         def _head_timeout(self) -> None:
             self._head_timer = None
-            if self._in_head and not self.transport.is_closing():
+            if not self._in_head or self.transport.is_closing():
+                return  # between requests: the keep-alive timeout governs, the next head re-arms this
+            left = self._head_began + HEAD_TIMEOUT - self.loop.time()
+            if left > 0:
+                self._arm(left)  # this head began after the timer was set
+            else:
                 log.debug("closed a connection that sent no complete request head in %g s", HEAD_TIMEOUT)
                 self.transport.close()
 

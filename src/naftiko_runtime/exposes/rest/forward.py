@@ -13,7 +13,15 @@ from ...engine import Outcome, Runtime
 from ...errors import RequestError
 from ...observability.context import note_operation
 from ...spec import model as m
-from .responses import Responder, TooLarge, error_response, outcome_response, problem, read_body, too_large
+from .responses import (
+    Responder,
+    TooLarge,
+    error_response,
+    outcome_response,
+    problem,
+    read_body,
+    too_large,
+)
 
 log = logging.getLogger("naftiko.rest")
 
@@ -44,7 +52,7 @@ class Forward:
         body = await read_body(request)
         response = await self.consumer.forward(request.method, tail, headers, body, query=query)
         outcome = Outcome(response.status, raw=response.body, content_type=response.content_type or None)
-        answer = outcome_response(outcome, self.runtime.redact)
+        extra = None
         if response.retry_after is not None:  # an upstream 429 or 503 says when to come back
-            answer.headers["Retry-After"] = str(max(1, math.ceil(response.retry_after)))
-        return answer
+            extra = {"Retry-After": str(max(1, math.ceil(response.retry_after)))}
+        return outcome_response(outcome, self.runtime.redact, extra)

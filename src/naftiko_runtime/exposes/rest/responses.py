@@ -6,7 +6,6 @@ credentials can make a bound secret leave the process.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -17,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from ...binds import Redactor
 from ...engine import Outcome
 from ...errors import RequestError, UpstreamStatusError
+from ...formats.json import dumps
 from ...problem import Problem, ProblemResponse
 
 #: Request bodies larger than this are refused with 413.
@@ -43,8 +43,13 @@ class JsonResponse(Response):
         super().__init__(content, status_code, headers)
 
     def render(self, content: Any) -> bytes:
-        text = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
-        return (self._redact(text) if self._redact is not None else text).encode("utf-8")
+        body = dumps(content)
+        redact = self._redact
+        if redact is None:
+            return body
+        if isinstance(redact, Redactor):
+            return redact.bytes(body)
+        return redact(body.decode("utf-8")).encode("utf-8")
 
 
 def problem(
@@ -65,9 +70,32 @@ def too_large() -> ProblemResponse:
     return problem(413, "Content too large", f"the request body exceeds {MAX_BODY_BYTES} bytes")
 
 
-def outcome_response(outcome: Outcome, redact: Redact) -> Response:
+class Answer:
+    """A finished answer: status, head and body, sent as they are (the request path's response, without the
+    header normalising a Starlette ``Response`` does on every construction)."""
+
+    __slots__ = ("status", "body", "headers")
+
+    def __init__(self, status: int, body: bytes, content_type: str, extra: Mapping[str, str] | None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", content_type.encode("latin-1")),
+        ]
+        if extra:
+            self.headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def outcome_response(
+    outcome: Outcome, redact: Redact, headers: Mapping[str, str] | None = None
+) -> Response | Answer:
     if outcome.empty:
-        return Response(status_code=outcome.status)
+        return Response(status_code=outcome.status, headers=headers)
     if outcome.raw is not None:
         raw = outcome.raw
         if isinstance(redact, Redactor):
@@ -77,12 +105,8 @@ def outcome_response(outcome: Outcome, redact: Redact) -> Response:
                 raw = redact(raw.decode("utf-8")).encode("utf-8")
             except UnicodeDecodeError:
                 pass
-        return Response(
-            raw,
-            status_code=outcome.status,
-            headers={"content-type": outcome.content_type or "application/octet-stream"},
-        )
-    return JsonResponse(outcome.data, status_code=outcome.status, redact=redact)
+        return Answer(outcome.status, raw, outcome.content_type or "application/octet-stream", headers)
+    return JsonResponse(outcome.data, status_code=outcome.status, headers=headers, redact=redact)
 
 
 class TooLarge(Exception):
