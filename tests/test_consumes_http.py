@@ -346,6 +346,43 @@ FAILING = """\
 """
 
 
+def _cookie_setting_upstream() -> Starlette:
+    async def login(request: Request) -> Response:
+        answer = JSONResponse({"cookie": request.headers.get("cookie")})
+        answer.set_cookie("sid", "issued-to-the-first-caller", path="/")
+        return answer
+
+    return Starlette(routes=[Route("/login", login)])
+
+
+def test_cookies_an_upstream_sets_are_not_sent_for_the_next_caller() -> None:
+    # a shared cookie jar would hand one caller's upstream session to every later caller; "localhost"
+    # (a host name, not an address) is where a jar would keep them
+    consumes = """\
+    - type: http
+      namespace: api
+      baseUri: http://placeholder
+      resources:
+      - name: login
+        path: /login
+        operations:
+        - name: login
+          method: GET
+    """
+    with run_asgi(_cookie_setting_upstream()) as url:
+        upstream = url.replace("127.0.0.1", "localhost")
+        text = capability(consumes)
+        doc = load_text(text, "cap.yaml").require()
+
+        async def twice() -> list[Any]:
+            async with Runtime(doc, resolve_binds(doc, {}), upstreams={"api": upstream}) as rt:
+                inv = rt.invocation("t", Invocable(call="api.login", prefixes=("t.",)))
+                return [(await inv.run({})).value() for _ in range(2)]
+
+        first, second = asyncio.run(twice())
+    assert first == {"cookie": None} and second == {"cookie": None}
+
+
 def test_upstream_error_status_carries_status_body_and_operation(echo: str) -> None:
     with pytest.raises(UpstreamStatusError) as info:
         call(capability(FAILING), "op", {"kind": "a", "X-Echo-Status": "404"}, echo)

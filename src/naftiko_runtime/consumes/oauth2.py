@@ -94,6 +94,7 @@ def new_session(timeout: float = 10.0) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=timeout),
         headers={"Accept": "application/json"},
+        cookie_jar=aiohttp.DummyCookieJar(),  # token requests carry no session state
     )
 
 

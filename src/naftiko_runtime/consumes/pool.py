@@ -43,7 +43,14 @@ class Pool:
         timeout = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, sock_read=t.read)
         # no skip_auto_headers: aiohttp rebuilds header maps on every request when it is set (measured:
         # about 10% of a proxied call); the runtime's own User-Agent replaces aiohttp's instead
-        self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True)
+        # no cookie jar: the pool serves every caller, so a cookie one caller's call brought back must
+        # not ride along on the next caller's calls (cookies a call sends are its own ``in: cookie``)
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            auto_decompress=True,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
 
     async def close(self) -> None:
         await self.session.close()
