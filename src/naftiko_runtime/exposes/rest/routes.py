@@ -8,7 +8,7 @@ operation (hyphens are fine), so two resources with the same shape share one rou
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import unquote
@@ -59,6 +59,33 @@ def split(path: str) -> list[str]:
     return path.split("/") if path else []
 
 
+def _one_pattern(
+    groups: Sequence[Group],
+) -> tuple[Callable[[str], re.Match[str] | None] | None, dict[str, tuple[Group, int, int]]]:
+    """One regex for every path with a variable, in declaration order (the order :meth:`Routes.walk`
+    tries them), over the path without its outer slashes; each alternative ends in an empty group named
+    after it, so a match says which one matched and where its values are."""
+    if not groups:
+        return None, {}
+    alternatives: list[str] = []
+    where: dict[str, tuple[Group, int, int]] = {}
+    count = 0
+    for index, group in enumerate(groups):
+        parts = []
+        captures = 0
+        for segment in group.segments:
+            if isinstance(segment, str):
+                parts.append(re.escape(segment))
+            else:  # a variable stays within its segment
+                parts.append(segment.pattern.replace("(.+?)", "([^/]+?)"))
+                captures += segment.groups
+        name = f"r{index}"
+        alternatives.append("/".join(parts) + f"(?P<{name}>)")
+        where[name] = (group, count, count + captures)
+        count += captures + 1
+    return re.compile("|".join(alternatives), re.DOTALL).fullmatch, where
+
+
 def compile_route(template: str, greedy_tail: bool) -> tuple[Segments, tuple[str, ...], bool]:
     """Segments, placeholder names in order, and whether a trailing ``{path}`` takes the rest of the path."""
     segments: list[str | re.Pattern[str]] = []
@@ -87,6 +114,7 @@ class Routes:
         self.static: dict[tuple[str, ...], list[Group]] = {}
         self.dynamic: dict[int, list[Group]] = {}
         self.greedy: list[Group] = []
+        in_order: list[Group] = []
         for group in groups:
             if group.greedy:
                 self.greedy.append(group)
@@ -94,13 +122,25 @@ class Routes:
                 self.static.setdefault(cast(tuple[str, ...], group.segments), []).append(group)
             else:
                 self.dynamic.setdefault(len(group.segments), []).append(group)
+                in_order.append(group)
+        self.quick, self.alternatives = _one_pattern(in_order)
 
     def match(self, scope: Scope) -> tuple[Group, list[str]] | list[str] | None:
         """The group and its path values; else the methods the path allows (405); else None (404)."""
         raw_path = scope.get("raw_path")
-        raw = split(raw_path.decode("latin-1") if raw_path else scope["path"])
-        decoded = [unquote(s) for s in raw] if raw_path else raw
-        method = scope["method"]
+        text = raw_path.decode("latin-1") if raw_path else scope["path"]
+        if "%" not in text:  # every segment reads as it is written: try the one pattern first
+            quick = self._quick(text, scope["method"])
+            if quick is not None:
+                return quick
+        return self.walk(text, scope["method"], decode=raw_path is not None)
+
+    def walk(
+        self, text: str, method: str, *, decode: bool = True
+    ) -> tuple[Group, list[str]] | list[str] | None:
+        """:meth:`match` segment by segment, decoding each (``decode``: the path is still encoded)."""
+        raw = split(text)
+        decoded = [unquote(s) for s in raw] if decode else raw
         allowed: list[str] = []
         candidates = (*self.static.get(tuple(decoded), ()), *self.dynamic.get(len(decoded), ()), *self.greedy)
         for group in candidates:
@@ -111,6 +151,23 @@ class Routes:
                 return group, values
             allowed.extend(k for k in group.endpoints if k not in allowed)
         return allowed or None
+
+    def _quick(self, text: str, method: str) -> tuple[Group, list[str]] | None:
+        """The common case in one step: a path without escapes, answered by a route with this method (the
+        same precedence as :meth:`walk`; anything else, 405s included, goes the long way)."""
+        segments = split(text)
+        for group in self.static.get(tuple(segments), ()):
+            if method in group.endpoints or group.forward is not None:
+                return group, []
+        if self.quick is None:
+            return None
+        found = self.quick("/".join(segments))
+        if found is None or found.lastgroup is None:
+            return None
+        group, first, last = self.alternatives[found.lastgroup]
+        if method in group.endpoints or group.forward is not None:
+            return group, list(found.groups()[first:last])
+        return None
 
     async def handle(
         self, scope: Scope, receive: Receive, send: Send, matched: tuple[Group, list[str]] | list[str]
