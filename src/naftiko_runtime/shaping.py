@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MappingError
@@ -135,32 +135,16 @@ def compile_shape(param: OutputParameter, where: str) -> Shape:
 class OutputShaper:
     shapes: tuple[Shape, ...]
     named: bool
+    #: the kind expected when shaping returns the payload unchanged (no outputs: "any"), else None;
+    #: ``[{type: object, mapping: $.}]`` is the common case: it lets a call skip decoding and re-encoding
+    identity: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identity", _identity(self.shapes, self.named))
 
     @property
     def passthrough(self) -> bool:
         return not self.shapes
-
-    @property
-    def identity(self) -> str | None:
-        """The kind expected when shaping returns the payload unchanged (no outputs: "any"), else None.
-
-        ``[{type: object, mapping: $.}]`` is the common case: it lets a call skip decoding and re-encoding.
-        """
-        if not self.shapes:
-            return "any"
-        if len(self.shapes) != 1 or self.named:
-            return None
-        shape = self.shapes[0]
-        if (
-            shape.template is not None
-            or shape.has_const
-            or shape.properties is not None
-            or shape.items is not None
-            or shape.path is None
-            or shape.path.keys != ()
-        ):
-            return None
-        return shape.kind if shape.kind in ("object", "array") else "any"
 
     def apply(self, payload: Any, scopes: Sequence[Mapping[str, Any]], operation: str) -> Any:
         if not self.shapes:
@@ -173,6 +157,24 @@ class OutputShaper:
             if result is not None and result is not MISSING:
                 return result
         return None
+
+
+def _identity(shapes: tuple[Shape, ...], named: bool) -> str | None:
+    if not shapes:
+        return "any"
+    if len(shapes) != 1 or named:
+        return None
+    shape = shapes[0]
+    if (
+        shape.template is not None
+        or shape.has_const
+        or shape.properties is not None
+        or shape.items is not None
+        or shape.path is None
+        or shape.path.keys != ()
+    ):
+        return None
+    return shape.kind if shape.kind in ("object", "array") else "any"
 
 
 def compile_outputs(params: Sequence[OutputParameter], where: str = "outputParameters") -> OutputShaper:

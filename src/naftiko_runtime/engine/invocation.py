@@ -67,12 +67,12 @@ class Invocation:
         if status >= 400:
             raise status_error(op, response, self.redact)
         body = response.body
-        if not body.strip():
+        if not body or body.isspace():
             return Outcome(status, data=None, empty=True)
         identity = self.shaper.identity
         if identity is not None and op.spec.output_raw_format == "json":
             if looks_json(response.content_type, body):
-                head = body.lstrip()[:1]
+                head = body[:1] if body[:1] in (b"{", b"[") else body.lstrip()[:1]
                 fits = identity == "any" or head == (b"{" if identity == "object" else b"[")
                 # passed through unparsed, but checked: a malformed body is a payload error, not a 200
                 if fits and parses(body):

@@ -21,7 +21,7 @@ from ..spec.findings import format_path
 
 
 def looks_json(content_type: str, body: bytes) -> bool:
-    if "json" in content_type.lower():
+    if "json" in content_type or "json" in content_type.lower():
         return True
     head = body.lstrip()[:1]
     return head in (b"{", b"[") and not content_type.lower().startswith(("text/html", "application/xml"))

@@ -318,10 +318,12 @@ def observed_upstream(
         context = current_request()
         if observer is None and context is None:
             return await send(consumer, operation, url, headers, *args, **kwargs)
-        namespace = consumer.namespace
-        name = operation.qualified.removeprefix(namespace + ".")
         started = time.perf_counter()
-        event = upstream_started(namespace, name, operation.method, url, headers)
+        event = None
+        if observer is not None:
+            namespace = consumer.namespace
+            name = operation.qualified.removeprefix(namespace + ".")
+            event = upstream_started(namespace, name, operation.method, url, headers)
         try:
             answer = await send(consumer, operation, url, headers, *args, **kwargs)
         except BaseException as exc:

@@ -94,6 +94,8 @@ class Guard:
         self.settings = settings
         self.hosts = allowed_hosts(settings.host, settings.allow_hosts)
         self.in_flight = 0
+        #: whether a Host header value names this server, for the values seen (a bounded cache)
+        self._host_seen: dict[str, bool] = {}
         self.rest = settings.kind != "mcp"
         #: REST adapters read JSON bodies only; others (control's /validate takes YAML) say what they read
         self.json_bodies = settings.kind == "rest"
@@ -155,8 +157,14 @@ class Guard:
             return 503, "Server busy", detail, [(b"retry-after", b"1")]
         if not self.rest:
             return None  # the MCP SDK checks Host, Origin and the content type with its own answers
-        host = _hostname(headers.get("host", ""))
-        if host not in self.hosts:
+        value = headers.get("host", "")
+        known = self._host_seen.get(value)  # clients send the same Host again and again
+        if known is None:
+            known = _hostname(value) in self.hosts
+            if len(self._host_seen) < 64:
+                self._host_seen[value] = known
+        if not known:
+            host = _hostname(value)
             return 421, "Misdirected request", f"this server does not answer for host '{host}'", []
         origin = headers.get("origin")
         if origin is not None and _hostname(origin.partition("://")[2]) not in self.hosts:

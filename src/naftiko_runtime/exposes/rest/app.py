@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from ...engine import Runtime
 from ...spec import model as m
@@ -70,39 +70,29 @@ class RestApp:
             return
         if kind != "http":
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
         try:
-            matched = self.routes.match(scope)
-            if matched is not None:
-                await self.routes.handle(scope, receive, tracking_send, matched)
-                return
-            response: Responder
-            path, reading = scope["path"], scope["method"] in ("GET", "HEAD")
-            page = self.pages.page(path)
-            if path in ("/openapi.json", "/") or page is not None:
-                if not reading:
-                    detail = f"{scope['method']} is not allowed here (allowed: GET)"
-                    response = problem(405, "Method not allowed", detail, headers={"Allow": "GET"})
-                elif path == "/":
-                    response = self.pages.index(_header(scope, b"accept"))
-                else:
-                    response = page or self.openapi
-            else:
-                raw = scope.get("raw_path")
-                shown = raw.decode("latin-1") if raw else scope["path"]
-                response = problem(404, "Not found", f"no resource at {shown}")
-            await response(scope, receive, tracking_send)
+            response = await self._respond(scope, receive)
         except Exception:
             log.exception("unexpected error serving %s %s", scope.get("method"), scope.get("path"))
-            if not started:
-                failure = problem(500, "Internal server error", "the server log has the details")
-                await failure(scope, receive, send)
+            response = problem(500, "Internal server error", "the server log has the details")
+        await response(scope, receive, send)
+
+    async def _respond(self, scope: Scope, receive: Receive) -> Responder:
+        matched = self.routes.match(scope)
+        if matched is not None:
+            return await self.routes.respond(scope, receive, matched)
+        path, reading = scope["path"], scope["method"] in ("GET", "HEAD")
+        page = self.pages.page(path)
+        if path in ("/openapi.json", "/") or page is not None:
+            if not reading:
+                detail = f"{scope['method']} is not allowed here (allowed: GET)"
+                return problem(405, "Method not allowed", detail, headers={"Allow": "GET"})
+            if path == "/":
+                return self.pages.index(_header(scope, b"accept"))
+            return page or self.openapi
+        raw = scope.get("raw_path")
+        shown = raw.decode("latin-1") if raw else scope["path"]
+        return problem(404, "Not found", f"no resource at {shown}")
 
 
 def _header(scope: Scope, name: bytes) -> str:

@@ -14,7 +14,7 @@ from typing import cast
 from urllib.parse import unquote
 
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from ...expressions import compile_path
 from .endpoint import Endpoint
@@ -169,25 +169,18 @@ class Routes:
             return group, list(found.groups()[first:last])
         return None
 
-    async def handle(
-        self, scope: Scope, receive: Receive, send: Send, matched: tuple[Group, list[str]] | list[str]
-    ) -> None:
-        request = Request(scope, receive)
-        response: Responder
+    async def respond(
+        self, scope: Scope, receive: Receive, matched: tuple[Group, list[str]] | list[str]
+    ) -> Responder:
+        """The answer of the matched route: its operation's, the forward's, or a 405."""
         if isinstance(matched, list):
             allow = ", ".join(matched)
-            response = problem(
-                405,
-                "Method not allowed",
-                f"{scope['method']} is not allowed here (allowed: {allow})",
-                headers={"Allow": allow},
-            )
-        else:
-            group, values = matched
-            endpoint = group.endpoints.get(scope["method"])
-            if endpoint is not None:
-                response = await endpoint.respond(request, values[: len(endpoint.path_names)])
-            else:
-                assert group.forward is not None
-                response = await group.forward.respond(request, values[-1] if group.greedy else None)
-        await response(scope, receive, send)
+            detail = f"{scope['method']} is not allowed here (allowed: {allow})"
+            return problem(405, "Method not allowed", detail, headers={"Allow": allow})
+        group, values = matched
+        request = Request(scope, receive)
+        endpoint = group.endpoints.get(scope["method"])
+        if endpoint is not None:
+            return await endpoint.respond(request, values[: len(endpoint.path_names)])
+        assert group.forward is not None
+        return await group.forward.respond(request, values[-1] if group.greedy else None)
