@@ -7,7 +7,7 @@ Yields ``(severity, path, message, at_key)``.
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -44,10 +44,9 @@ def check_document(doc: m.NaftikoDocument) -> Iterator[Check]:
                 derived=fn.input_parameters is None,
             )
     for exposes in cap.exposes:
-        if isinstance(exposes, m.ExposesRest):
-            yield from _check_rest(doc, consumers, exposes)
-        elif isinstance(exposes, m.ExposesMcp):
-            yield from _check_mcp(doc, consumers, exposes)
+        check = _ADAPTER_CHECKS.get(type(exposes))
+        if check is not None:
+            yield from check(doc, consumers, exposes)
 
 
 def _check_consumers(consumers: tuple[m.ConsumesHttp, ...]) -> Iterator[Check]:
@@ -367,3 +366,12 @@ def _body_templates(data: Any, path: Path) -> Iterator[Check]:
     elif isinstance(data, list):
         for i, value in enumerate(data):
             yield from _body_templates(value, (*path, i))
+
+
+#: the checks of each kind of exposed adapter, by its spec object's type
+_ADAPTER_CHECKS: dict[
+    type, Callable[[m.NaftikoDocument, Mapping[str, m.ConsumesHttp], Any], Iterator[Check]]
+] = {
+    m.ExposesRest: _check_rest,
+    m.ExposesMcp: _check_mcp,
+}

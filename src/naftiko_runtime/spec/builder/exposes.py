@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from .. import model as m
@@ -17,60 +17,67 @@ Prefixes = tuple[str, ...]
 class ExposesReader(InvocableReader, ConsumesReader):
     def exposes(self, node: Mapping[str, Any], path: Path) -> m.Exposes | None:
         kind = self.text(node, "type", path, required=True)
-        if kind == "rest":
-            namespace = self.req_text(node, "namespace", path)
-            prefixes = m.with_prefixes(namespace, kind)
-            return m.ExposesRest(
-                namespace=namespace,
-                port=self.port(node, path, required=True) or 0,
-                address=self.text(node, "address", path),
-                description=str_or_none(node.get("description")),
-                authentication=self.authentication(node, path),
-                resources=self.items(
-                    node, "resources", path, lambda n, p: self.exposed_resource(n, p, prefixes)
-                ),
-                path=path,
-            )
-        if kind == "mcp":
-            transport = self.enum(node, "transport", path, ("http", "stdio"), default="http") or "http"
-            namespace = self.req_text(node, "namespace", path)
-            prefixes = m.with_prefixes(namespace, kind)
-            return m.ExposesMcp(
-                namespace=namespace,
-                port=self.port(node, path, required=transport == "http"),
-                transport=cast(Any, transport),
-                address=self.text(node, "address", path),
-                description=self.text(node, "description", path),
-                authentication=self.authentication(node, path),
-                tools=self.items(node, "tools", path, lambda n, p: self.mcp_tool(n, p, prefixes)),
-                resources=self.items(node, "resources", path, lambda n, p: self.mcp_resource(n, p, prefixes)),
-                prompts=self.items(node, "prompts", path, self.mcp_prompt),
-                path=path,
-                ttl_ms=self.ttl_ms(node, path),
-                cache_scope=cast(Any, self.enum(node, "cacheScope", path, ("public", "private"))),
-            )
-        if kind == "control":
-            return m.ExposesControl(
-                port=self.port(node, path, required=True),
-                address=self.text(node, "address", path),
-                authentication=self.authentication(node, path),
-                management=self.management(node, path),
-                observability=self.observability(node, path),
-                path=path,
-            )
-        if kind == "skill":
-            return m.ExposesOther(
-                type=kind,
-                namespace=str_or_none(node.get("namespace")),
-                port=self.port(node, path, required=False),
-                raw=dict(node),
-                path=path,
-            )
-        if kind is not None:
-            self.error(
-                (*path, "type"), f"unknown adapter type {kind!r} (expected rest, mcp, skill or control)"
-            )
-        return None
+        if kind is None:
+            return None
+        read = ADAPTER_READERS.get(kind)
+        if read is None:
+            *most, last = ADAPTER_READERS
+            expected = f"{', '.join(most)} or {last}"
+            self.error((*path, "type"), f"unknown adapter type {kind!r} (expected {expected})")
+            return None
+        return read(self, node, path)
+
+    def rest_adapter(self, node: Mapping[str, Any], path: Path) -> m.ExposesRest:
+        namespace = self.req_text(node, "namespace", path)
+        prefixes = m.with_prefixes(namespace, "rest")
+        return m.ExposesRest(
+            namespace=namespace,
+            port=self.port(node, path, required=True) or 0,
+            address=self.text(node, "address", path),
+            description=str_or_none(node.get("description")),
+            authentication=self.authentication(node, path),
+            resources=self.items(node, "resources", path, lambda n, p: self.exposed_resource(n, p, prefixes)),
+            path=path,
+        )
+
+    def mcp_adapter(self, node: Mapping[str, Any], path: Path) -> m.ExposesMcp:
+        transport = self.enum(node, "transport", path, ("http", "stdio"), default="http") or "http"
+        namespace = self.req_text(node, "namespace", path)
+        prefixes = m.with_prefixes(namespace, "mcp")
+        return m.ExposesMcp(
+            namespace=namespace,
+            port=self.port(node, path, required=transport == "http"),
+            transport=cast(Any, transport),
+            address=self.text(node, "address", path),
+            description=self.text(node, "description", path),
+            authentication=self.authentication(node, path),
+            tools=self.items(node, "tools", path, lambda n, p: self.mcp_tool(n, p, prefixes)),
+            resources=self.items(node, "resources", path, lambda n, p: self.mcp_resource(n, p, prefixes)),
+            prompts=self.items(node, "prompts", path, self.mcp_prompt),
+            path=path,
+            ttl_ms=self.ttl_ms(node, path),
+            cache_scope=cast(Any, self.enum(node, "cacheScope", path, ("public", "private"))),
+        )
+
+    def control_adapter(self, node: Mapping[str, Any], path: Path) -> m.ExposesControl:
+        return m.ExposesControl(
+            port=self.port(node, path, required=True),
+            address=self.text(node, "address", path),
+            authentication=self.authentication(node, path),
+            management=self.management(node, path),
+            observability=self.observability(node, path),
+            path=path,
+        )
+
+    def other_adapter(self, node: Mapping[str, Any], path: Path) -> m.ExposesOther:
+        """An adapter whose spec object the runtime keeps as written (its exposer reads ``raw``)."""
+        return m.ExposesOther(
+            type=str(node["type"]),
+            namespace=str_or_none(node.get("namespace")),
+            port=self.port(node, path, required=False),
+            raw=dict(node),
+            path=path,
+        )
 
     # --- control ----------------------------------------------------------------------------------------
 
@@ -234,3 +241,12 @@ class ExposesReader(InvocableReader, ConsumesReader):
 
 def _default(value: bool | None, default: bool) -> bool:
     return default if value is None else value
+
+
+#: how each adapter ``type`` is read into its spec object (the runtime's exposers are ``exposes.ADAPTERS``)
+ADAPTER_READERS: dict[str, Callable[[ExposesReader, Mapping[str, Any], Path], m.Exposes]] = {
+    "rest": ExposesReader.rest_adapter,
+    "mcp": ExposesReader.mcp_adapter,
+    "skill": ExposesReader.other_adapter,
+    "control": ExposesReader.control_adapter,
+}
