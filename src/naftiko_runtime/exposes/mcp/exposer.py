@@ -58,6 +58,9 @@ class McpExposer:
         self.list_scope: Literal["public", "private"] = adapter.cache_scope or (
             LIST_SCOPE if adapter.ttl_ms is None else "private"
         )
+        #: ``resources/read`` and ``server/discover``: the adapter's hints, else re-request every time
+        self.read_ttl_ms = adapter.ttl_ms or 0
+        self.read_scope: Literal["public", "private"] = adapter.cache_scope or "private"
         #: ``serverInfo``, as ``initialize`` and the 2026-07-28 ``_meta`` stamp show it
         self.server_info = present(name=self.name, title=self.title, version=self.version)
         self.capabilities: dict[str, Any] = {}

@@ -54,8 +54,6 @@ MAX_BODY = 4 * 1024 * 1024
 MODERN_STATUS = {code: 400 for code in (PARSE_ERROR, INVALID_REQUEST, INVALID_PARAMS, HEADER_MISMATCH)}
 MODERN_STATUS |= {MISSING_CAPABILITY: 400, UNSUPPORTED_PROTOCOL_VERSION: 400, METHOD_NOT_FOUND: 404}
 _JSON = [(b"content-type", b"application/json")]
-#: 2026-07-28: the cacheable results the fast path computes per call, and their (default) freshness
-_FRESHNESS = {"resources/read": {"ttlMs": 0, "cacheScope": "private"}}
 
 #: starts the SDK's Streamable HTTP endpoint: (its ASGI app, the context its session manager runs in)
 SdkLoader = Callable[[], tuple[ASGIApp, AbstractAsyncContextManager[Any]]]
@@ -100,6 +98,9 @@ class FastPath:
         #: requests handed to the SDK so far
         self.delegated = 0
         self.stamp = {SERVER_INFO_KEY: exposer.server_info}
+        fresh = {"ttlMs": exposer.read_ttl_ms, "cacheScope": exposer.read_scope}
+        #: 2026-07-28: the cacheable results computed per call, and their freshness
+        self.freshness = {"resources/read": fresh}
         # the methods computed per request, per era (False: the handshake revisions, True: 2026-07-28)
         served: dict[str, Handler] = {"tools/call": _call_tool}
         # the answers that never change, serialized once per era
@@ -115,8 +116,7 @@ class FastPath:
         modern = {k: self._modern(k, v) for k, v in legacy.items() if k != "ping"}
         modern["server/discover"] = self._modern(
             "server/discover",
-            {"supportedVersions": [MODERN], "capabilities": exposer.capabilities, "ttlMs": 0}
-            | {"cacheScope": "private"}
+            {"supportedVersions": [MODERN], "capabilities": exposer.capabilities, **fresh}
             | ({"instructions": exposer.instructions} if exposer.instructions else {}),
         )
         self.static = {False: {k: orjson.dumps(v) for k, v in legacy.items()}}
@@ -198,7 +198,7 @@ class FastPath:
             return True
         if modern:
             answer = {
-                **_FRESHNESS.get(message.method, {}),
+                **self.freshness.get(message.method, {}),
                 **answer,
                 "resultType": "complete",
                 "_meta": self.stamp,

@@ -85,6 +85,7 @@ def sdk_server(exposer: McpExposer) -> Server[Any]:
         handlers.update(on_list_prompts=h.list_prompts, on_get_prompt=h.get_prompt)
     tools = exposer.tools
     hint = CacheHint(ttl_ms=exposer.list_ttl_ms, scope=exposer.list_scope)
+    fresh = CacheHint(ttl_ms=exposer.read_ttl_ms, scope=exposer.read_scope)
     return Server(
         exposer.name,
         version=exposer.version,
@@ -95,6 +96,8 @@ def sdk_server(exposer: McpExposer) -> Server[Any]:
             "prompts/list": hint,
             "resources/list": hint,
             "resources/templates/list": hint,
+            "resources/read": fresh,
+            "server/discover": fresh,
         },
         get_tool_input_schema=lambda name: tools[name].input_schema if name in tools else None,
         on_list_tools=h.list_tools,
