@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,7 +102,7 @@ def test_anonymous_entries_get_a_key_and_a_warning() -> None:
     converted, findings = convert_text(ANONYMOUS, "beta5", "cap.yaml")
     assert converted is not None
     assert (
-        "    resources:\n      items-all:\n        path: /items/all\n        operations:\n          get:\n"
+        "      resources:\n        items-all:\n          path: /items/all\n          operations:\n            get:\n"
         in converted
     )
     assert [f.format() for f in findings] == [
@@ -126,7 +129,9 @@ def test_two_entries_of_one_name_are_refused() -> None:
 def test_beta_only_features_are_refused_at_their_place() -> None:
     converted, _ = convert_text(ANONYMOUS, "beta5", "cap.yaml")
     assert converted is not None
-    with_binary = converted.replace("method: GET\n", "method: GET\n            outputRawFormat: binary\n", 1)
+    with_binary = converted.replace(
+        "method: GET\n", "method: GET\n              outputRawFormat: binary\n", 1
+    )
     refused, findings = convert_text(with_binary, "alpha2", "cap.yaml")
     assert refused is None
     assert [f.message for f in findings] == ["alpha2 cannot express binary content"]
@@ -141,7 +146,7 @@ def test_the_cli_writes_the_converted_file_and_refuses_with_findings(
     assert main(["convert", str(source), "--to", "beta5", "-o", str(out)]) == 0
     assert load_file(out).ok and out.read_text().startswith("ikanos: 1.0.0-beta5\n")
     assert "this one is keyed 'items-all'" in capsys.readouterr().err
-    out.write_text(out.read_text().replace("port: 9000", "port: 9000\n    ttlMs: 500"))
+    out.write_text(out.read_text().replace("port: 9000", "port: 9000\n      ttlMs: 500"))
     assert main(["convert", str(out), "--to", "alpha2"]) == 1
     err = capsys.readouterr().err
     assert "$.capability.exposes[0].ttlMs  error: alpha2 cannot express ttlMs" in err
@@ -160,3 +165,93 @@ def test_the_durable_workflow_is_published_in_the_beta_dialect() -> None:
     assert again.ok and meaning(again.document) == meaning(published.document)
     names = {a.namespace for a in load_file(DURABLE).require().capability.exposes}  # type: ignore[union-attr]
     assert {a.namespace for a in published.document.capability.exposes} <= names  # type: ignore[union-attr]
+
+
+COMMENTED = """\
+# The items capability: a header comment
+naftiko: 1.0.0-alpha2  # the dialect
+info:
+  label: Items  # shown in catalogs
+  description: Items, commented
+capability:
+  consumes:
+    # the one upstream
+    - namespace: api
+      type: http
+      baseUri: https://api.example.com
+      resources:
+        - name: items  # the collection
+          path: /items
+          operations:
+            - name: list-items
+              method: GET
+              # JSON is the default
+              outputRawFormat: json
+  exposes:
+    - type: rest
+      namespace: web
+      port: 9000
+      resources:
+        - name: all
+          path: /items/all
+          operations:
+            - name: list
+              method: GET
+              call: api.list-items  # straight through
+"""
+
+
+def _comment_columns_ignored(text: str) -> str:
+    return re.sub(r"(?<=\S) +#", " #", text)
+
+
+def test_comments_key_order_and_indentation_survive_both_directions() -> None:
+    beta, findings = convert_text(COMMENTED, "beta5", "cap.yaml")
+    assert beta is not None and not findings, [f.format() for f in findings]
+    lines = _comment_columns_ignored(beta).splitlines()
+    assert lines[:4] == [
+        "# The items capability: a header comment",
+        "ikanos: 1.0.0-beta5 # the dialect",
+        "info:",
+        "  display: Items # shown in catalogs",
+    ]
+    assert "    # the one upstream" in lines
+    assert "        items: # the collection" in lines  # the name's comment goes to the key
+    at = lines.index("              method: GET")
+    assert lines[at + 1 : at + 3] == [
+        "              # JSON is the default",
+        "              outputRawFormat: json",
+    ]
+    assert lines[-1] == "              call: api.list-items # straight through"
+    back, findings = convert_text(beta, "alpha2", "cap.yaml")
+    assert back is not None and not findings, [f.format() for f in findings]
+    assert _comment_columns_ignored(back) == _comment_columns_ignored(COMMENTED)
+
+
+def test_a_string_the_loader_reads_as_another_type_stays_quoted() -> None:
+    converted, _ = convert_text(
+        ANONYMOUS.replace("GET\n", "GET\n              description: 'NO'\n", 1), "beta5", "c.yaml"
+    )
+    assert converted is not None and "description: 'NO'" in converted
+    document = load_text(converted, "c.yaml").require()
+    assert document.capability is not None
+    assert document.capability.consumes[0].resources[0].operations[0].description == "NO"  # type: ignore[union-attr]
+
+
+def test_only_convert_imports_the_comment_keeping_yaml_library(tmp_path: Path) -> None:
+    source = tmp_path / "cap.yaml"
+    source.write_text(COMMENTED)
+    code = (
+        "import sys\n"
+        "from naftiko_runtime.cli import main\n"
+        "from naftiko_runtime.server.assemble import build_app, build_runtime, capability\n"
+        "from naftiko_runtime.spec.loader import load_file\n"
+        f"document = load_file({str(source)!r}).require()\n"
+        "runtime = build_runtime(capability(document.file, document, {}, {}))\n"
+        "build_app(document.capability.exposes[0], runtime, host='127.0.0.1', port=1)\n"
+        "served = any(m.startswith('ruamel') for m in sys.modules)\n"
+        f"main(['convert', {str(source)!r}, '--to', 'beta5', '-o', {str(tmp_path / 'out.yaml')!r}])\n"
+        "print(served, any(m.startswith('ruamel') for m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

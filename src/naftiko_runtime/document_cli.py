@@ -23,7 +23,7 @@ def add_document_commands(sub: Any) -> None:
         "convert",
         help="rewrite a capability file in the other dialect (alpha2 or beta5)",
         description="Rewrite a spec document as naftiko 1.0.0-alpha2 or ikanos 1.0.0-beta5. What the target "
-        "cannot express is refused with findings; key order is kept, comments are not.",
+        "cannot express is refused with findings; comments, key order and indentation are kept.",
     )
     convert.add_argument("file", metavar="FILE")
     convert.add_argument("--to", required=True, choices=("alpha2", "beta5"))

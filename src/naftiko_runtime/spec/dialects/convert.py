@@ -4,9 +4,10 @@ Both directions walk the one translation table of :mod:`.ikanos`: towards beta5 
 and the lists of named items become maps keyed by name; towards alpha2 it is the loader's own reading.
 What the target cannot express is refused with positioned findings (beta5 keys every entry by name, so
 two entries of one name cannot be converted; alpha2 has no binary content, tags, cache hints, tunnels or
-imports of exposes, aggregates and binds). Key order is kept, comments are not (PyYAML does not read
-them). Anonymous REST resources and operations and unnamed ``ref`` tools get a key made from their path,
-method or ref, reported as a warning.
+imports of exposes, aggregates and binds). Each walk records where every node it writes came from, so
+the output keeps the source's comments, key order and indentation (:mod:`.commented`). Anonymous REST
+resources and operations and unnamed ``ref`` tools get a key made from their path, method or ref,
+reported as a warning.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import yaml
 
 from ..findings import Finding, Path, has_errors
 from ..yamlpos import YamlSyntaxError, load_yaml
@@ -53,22 +52,34 @@ def _named_list(node: Any) -> bool:
     return isinstance(node, list) and bool(node) and all(isinstance(i, dict) and "name" in i for i in node)
 
 
-def convert(data: Mapping[str, Any], to: str) -> tuple[Any, list[Issue]]:
-    """The document in the ``to`` dialect (``alpha2`` or ``beta5``), and what could not be expressed."""
+#: converted path -> the path of the source node it came from
+Origins = dict[Path, Path]
+
+
+class _Same(dict[Path, Path]):
+    """The origins of a document kept in its dialect: every node comes from itself."""
+
+    def get(self, key: Path, default: Path | None = None) -> Path | None:  # type: ignore[override]
+        return key
+
+
+def convert(data: Mapping[str, Any], to: str) -> tuple[Any, list[Issue], Origins]:
+    """The document in the ``to`` dialect (``alpha2`` or ``beta5``), what could not be expressed, and
+    where each node of the result came from."""
     if to == "alpha2":
         if "naftiko" in data:
-            return {**data, "naftiko": TARGETS["alpha2"]}, []
+            return {**data, "naftiko": TARGETS["alpha2"]}, [], _Same()
         translation = ikanos.translate(data)
         issues = [i for i in translation.issues if i[0] == "error"] + _beta_only(data)
         out = translation.data
         out["naftiko"] = TARGETS["alpha2"]
-        return out, issues
+        return out, issues, translation.source
     if "ikanos" in data:
-        return {**data, "ikanos": TARGETS["beta5"]}, []
+        return {**data, "ikanos": TARGETS["beta5"]}, [], _Same()
     back = _Back()
-    out = back.node("root", data, ())
+    out = back.node("root", data, (), ())
     out["ikanos"] = TARGETS["beta5"]
-    return out, back.issues
+    return out, back.issues, back.source
 
 
 def _beta_only(data: Mapping[str, Any]) -> list[Issue]:
@@ -125,18 +136,21 @@ class _Back:
 
     def __init__(self) -> None:
         self.issues: list[Issue] = []
+        self.source: Origins = {}
 
-    def node(self, kind: str, node: Any, path: Path) -> Any:
+    def node(self, kind: str, node: Any, path: Path, new: Path) -> Any:
+        """``node`` at alpha2 ``path``, written at beta5 ``new``."""
+        self.source[new] = path
         while kind in ALPHA_DISPATCH:
             kind = ALPHA_DISPATCH[kind](node)
         if kind == "outputs-mapped":
             return (
-                [self.node("mapped-output", v, (*path, i)) for i, v in enumerate(node)]
+                [self.node("mapped-output", v, (*path, i), (*new, i)) for i, v in enumerate(node)]
                 if isinstance(node, list)
                 else node
             )
         if kind in ("outputs-named", "items-named"):
-            return self.keyed("named-output", node, path)
+            return self.keyed("named-output", node, path, new)
         if not isinstance(node, dict):
             return node
         spec = OBJECTS[kind]
@@ -144,21 +158,24 @@ class _Back:
         out: dict[str, Any] = {}
         for key, value in node.items():
             beta = alpha_names[key] if key in alpha_names else str(key)
-            p = (*path, key)
+            p, n = (*path, key), (*new, beta)
+            self.source[n] = p
             if beta in spec.keyed:
-                out[beta] = self.keyed(spec.keyed[beta], value, p)
+                out[beta] = self.keyed(spec.keyed[beta], value, p, n)
             elif beta in spec.lists and isinstance(value, list):
-                out[beta] = [self.node(spec.lists[beta], v, (*p, i)) for i, v in enumerate(value)]
+                out[beta] = [self.node(spec.lists[beta], v, (*p, i), (*n, i)) for i, v in enumerate(value)]
             elif beta in spec.maps and isinstance(value, dict):
-                out[beta] = {k: self.unnamed(spec.maps[beta], v, (*p, k), k, kind) for k, v in value.items()}
+                out[beta] = {
+                    k: self.unnamed(spec.maps[beta], v, (*p, k), (*n, k), k, kind) for k, v in value.items()
+                }
             elif beta in spec.one:
-                out[beta] = self.node(spec.one[beta], value, p)
+                out[beta] = self.node(spec.one[beta], value, p, n)
             else:
                 out[beta] = value
         return out
 
-    def unnamed(self, kind: str, value: Any, path: Path, key: str, owner: str) -> Any:
-        built = self.node(kind, value, path)
+    def unnamed(self, kind: str, value: Any, path: Path, new: Path, key: str, owner: str) -> Any:
+        built = self.node(kind, value, path, new)
         if owner == "named-output" and isinstance(built, dict) and "name" in built:
             if built["name"] != key:
                 self.issues.append(
@@ -172,7 +189,8 @@ class _Back:
             built = {k: v for k, v in built.items() if k != "name"}
         return built
 
-    def keyed(self, kind: str, value: Any, path: Path) -> Any:
+    def keyed(self, kind: str, value: Any, path: Path, new: Path) -> Any:
+        self.source[new] = path
         if not isinstance(value, list):
             return value
         out: dict[str, Any] = {}
@@ -192,7 +210,7 @@ class _Back:
                     ("error", p, f"two entries named {name!r}: beta5 keys them by name", False)
                 )
                 continue
-            built = self.node(kind, {k: v for k, v in item.items() if k != "name"}, p)
+            built = self.node(kind, {k: v for k, v in item.items() if k != "name"}, p, (*new, name))
             out[name] = built
         return out
 
@@ -229,16 +247,10 @@ def convert_text(text: str, to: str, file: str = "<capability>") -> tuple[str | 
     dialect, where, problem = detect(data)
     if dialect is None:
         return None, [finding("error", where, problem)]
-    converted, issues = convert(data, to)
+    converted, issues, origins = convert(data, to)
     findings = [finding(*issue) for issue in issues]
     if has_errors(findings):
         return None, findings
-    return dump(converted), findings
+    from .commented import dump_with_comments
 
-
-def dump(data: Any) -> str:
-    """YAML in the key order of the source (block style, long lines kept whole)."""
-    text: str = yaml.safe_dump(
-        data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=10_000
-    )
-    return text
+    return dump_with_comments(converted, text, origins.get), findings
