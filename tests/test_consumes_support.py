@@ -74,7 +74,7 @@ def test_an_output_format_with_no_decoder_is_an_error_at_its_line() -> None:
     assert findings(capability(consumer(fmt="csv"))) == [
         "cap.yaml:18:26  $.capability.consumes[0].resources[0].operations[0].outputRawFormat  error: "
         "outputRawFormat 'csv' is not supported by this runtime "
-        "(supported: json, markdown, protobuf, psv, tsv, xml, yaml)"
+        "(supported: binary, json, markdown, protobuf, psv, tsv, xml, yaml)"
     ]
 
 

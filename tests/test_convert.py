@@ -35,6 +35,8 @@ REFUSED = {
     "engine/imports/exposes/shared-servers.yml": "alpha2 has no shared exposes files",
     "engine/imports/exposes/shared.exposes.yml": "alpha2 has no shared exposes files",
     "spec/rules/spectral-tunnel-fallback-direct-public.yaml": "alpha2 cannot express tunnel",
+    # binary content is beta-only (outputRawFormat: binary, outputMediaType, maxBinarySize, responses...)
+    "schema/examples/capability-binary-content.yml": "alpha2 cannot express binary content",
 }
 
 EXAMPLE = ROOT / "examples" / "durable-workflow.ikanos.yaml"

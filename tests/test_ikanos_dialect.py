@@ -45,8 +45,6 @@ BY_DESIGN = {
     "schema/examples/reverse-tunnel-ziti.yml": "tunnels are not supported",
     "spec/rules/spectral-tunnel-identity-bound.yaml": "tunnels are not supported",
     "spec/rules/spectral-tunnel-identity-unbound.yaml": "tunnels are not supported",
-    # binary content (beta1) is not read yet: refused where it is declared
-    "schema/examples/capability-binary-content.yml": "'binary' is not one of json",
     # designed to fail in the engine too: a ref to an aggregate function that does not exist
     "engine/aggregates/aggregate-invalid-ref.yaml": "ref 'unknown.nonexistent' names no aggregate function",
 }

@@ -1,9 +1,11 @@
 """The MCP fast path against the SDK path on the beta-only features: an adapter's declared ``ttlMs`` and
-``cacheScope`` on every 2026-07-28 cacheable result. The corpus of ``test_mcp_fast`` is about the
+``cacheScope`` on every 2026-07-28 cacheable result, and binary results (an image content block, a blob
+resource). The corpus of ``test_mcp_fast`` is about the
 protocol; this one serves an Ikanos capability and compares the two paths on what it declares."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,16 @@ capability:
               inputParameters:
                 id:
                   in: path
+        raw:
+          path: /raw/{{id}}
+          operations:
+            get-raw:
+              method: GET
+              outputRawFormat: binary
+              outputMediaType: image/png
+              inputParameters:
+                id:
+                  in: path
   exposes:
     - type: mcp
       namespace: hints
@@ -50,6 +62,12 @@ capability:
             id:
               type: string
           call: api.get-item
+        get-raw:
+          description: An item's bytes
+          inputParameters:
+            id:
+              type: string
+          call: api.get-raw
       resources:
         item:
           uri: data://items/{id}
@@ -61,6 +79,11 @@ capability:
           call: api.get-item
           with:
             id: first
+        raw:
+          uri: data://raw/{id}
+          description: An item's bytes
+          binary: true
+          call: api.get-raw
 """
 
 CACHEABLE = ("server/discover", "tools/list", "resources/list", "resources/templates/list")
@@ -69,12 +92,21 @@ CACHEABLE = ("server/discover", "tools/list", "resources/list", "resources/templ
 def corpus() -> Iterator[Case]:
     for method in CACHEABLE:
         yield _modern(method)
-    for uri in ("data://first", "data://items/A7", "data://nope"):
+    for uri in ("data://first", "data://items/A7", "data://nope", "data://raw/A7"):
         yield _modern("resources/read", {"uri": uri}, name=uri, label=f"resources/read {uri}")
     yield _modern("tools/call", {"name": "get-item", "arguments": {"id": "B2"}}, name="get-item")
+    yield _modern(
+        "tools/call",
+        {"name": "get-raw", "arguments": {"id": "B2"}},
+        name="get-raw",
+        label="tools/call binary",
+    )
     for method in ("tools/list", "resources/list"):
         yield _legacy("2025-11-25", method, {})
     yield _legacy("2025-11-25", "resources/read", {"uri": "data://first"}, label="resources/read")
+    yield _legacy("2025-11-25", "resources/read", {"uri": "data://raw/C3"}, label="resources/read binary")
+    call = {"name": "get-raw", "arguments": {"id": "C3"}}
+    yield _legacy("2025-11-25", "tools/call", call, label="tools/call binary")
 
 
 CASES = list(corpus())
@@ -114,9 +146,9 @@ def test_declared_hints_are_on_every_cacheable_result_and_nowhere_else(both: tup
         if status == 200 and "result" in body
     }
     cacheable = [n for n in hints if n.startswith(MODERN) and "tools/call" not in n]
-    assert len(cacheable) == len(CACHEABLE) + 2  # the two resources that exist
+    assert len(cacheable) == len(CACHEABLE) + 3  # the three resources that exist
     assert {hints[n] for n in cacheable} == {(2500, "public")}
-    assert hints[f"{MODERN} tools/call"] == (None, None)
+    assert hints[f"{MODERN} tools/call"] == hints[f"{MODERN} tools/call binary"] == (None, None)
     assert {hints[n] for n in hints if not n.startswith(MODERN)} == {(None, None)}
     status, body = answers[f"{MODERN} resources/read data://nope"]
     assert "error" in body and "Resource not found" in body["error"]["message"], (status, body)
@@ -136,3 +168,16 @@ def test_undeclared_hints_default_per_method(tmp_path: Path) -> None:
     assert hint[f"{MODERN} tools/list"] == (60_000, "public")
     assert hint[f"{MODERN} server/discover"] == (0, "private")
     assert hint[f"{MODERN} resources/read data://first"] == (0, "private")
+
+
+def test_binary_results_are_base64_content_on_both_paths(both: tuple[str, str]) -> None:
+    for url in both:
+        answers = _answers(url)
+        _, call = answers[f"{MODERN} tools/call binary"]
+        (block,) = call["result"]["content"]
+        assert block["type"] == "image" and block["mimeType"] == "image/png"
+        assert b"/raw/B2" in base64.b64decode(block["data"])  # the echo upstream's answer, as bytes
+        _, read = answers[f"{MODERN} resources/read data://raw/A7"]
+        (contents,) = read["result"]["contents"]
+        assert contents["mimeType"] == "image/png" and set(contents) == {"uri", "mimeType", "blob"}
+        assert b"/raw/A7" in base64.b64decode(contents["blob"])

@@ -25,6 +25,7 @@ result over MCP::
             ├── UpstreamUnavailableError 502
             │   └── CircuitOpenError    503  it failed repeatedly: calls fail fast for a cool-down
             ├── UpstreamPayloadError    502  the body is not what the operation declares (not JSON)
+            │   └── UpstreamTooLargeError 502  a binary body larger than its maxBinarySize
             └── MappingError            502  the body does not fit the declared outputParameters
 """
 
@@ -194,6 +195,16 @@ class CircuitOpenError(UpstreamUnavailableError):
 
 class UpstreamPayloadError(UpstreamError):
     title = "Unexpected upstream payload"
+
+
+class UpstreamTooLargeError(UpstreamPayloadError):
+    """A binary body over its ``maxBinarySize``; ``limit`` is that size in bytes."""
+
+    title = "Upstream body too large"
+
+    def __init__(self, detail: str, *, operation: str, limit: int) -> None:
+        UpstreamError.__init__(self, detail, operation=operation, limit=limit)
+        self.limit = limit
 
 
 class MappingError(UpstreamError):

@@ -117,14 +117,20 @@ class BoundOperation:
         self.decode_options: Mapping[str, Any] = (
             {"outputSchema": op.output_schema} if op.output_schema else {}
         )
+        #: ``outputRawFormat: binary``: a terminal call streams the body (:meth:`call` with ``stream``)
+        self.binary = op.output_raw_format == "binary"
+        self.headers = dict(consumer.default_headers)
+        if self.binary:
+            self.headers["Accept"] = op.output_media_type or "*/*"
 
     async def call(
-        self, args: Mapping[str, Any], scopes: Scopes, *, idempotent: bool = False
+        self, args: Mapping[str, Any], scopes: Scopes, *, idempotent: bool = False, stream: bool = False
     ) -> UpstreamResponse:
-        """Send the operation; ``idempotent`` says the caller declared it safe to repeat (retries allowed)."""
+        """Send the operation; ``idempotent`` says the caller declared it safe to repeat (retries allowed);
+        ``stream`` leaves a successful body open (:class:`~.stream.BinaryBody`) for the caller to close."""
         consumer = self.consumer
         repeatable = idempotent or self.method in SAFE_METHODS
-        out = Outgoing(dict(args), CIMultiDict(consumer.default_headers))
+        out = Outgoing(dict(args), CIMultiDict(self.headers))
         full_scopes: Scopes = (*scopes, out.scope)
         for p in self.params:
             value = p.resolve(out.scope, full_scopes)
@@ -147,9 +153,12 @@ class BoundOperation:
             data, content_type = params_body(out.body_values, self.single_body_param)
         if content_type is not None and "Content-Type" not in out.headers:
             out.headers["Content-Type"] = content_type
-        return await consumer.dispatch(
-            self, out, path, self.static_query, data, full_scopes, repeatable=repeatable
+        response = await consumer.dispatch(
+            self, out, path, self.static_query, data, full_scopes, repeatable=repeatable, stream=stream
         )
+        if response.stream is not None:
+            response.stream.declared_limit = self.spec.max_binary_size
+        return response
 
 
 def _resolve_base_uri(spec: m.ConsumesHttp, bindings: Bindings, env: Mapping[str, str]) -> str:
@@ -257,6 +266,7 @@ class HttpConsumer(Upstream):
         scopes: Scopes,
         *,
         repeatable: bool = False,
+        stream: bool = False,
     ) -> UpstreamResponse:
         """Add credentials, cookies and the query to an assembled request, and send it."""
         if self.credentials is not None:
@@ -266,4 +276,6 @@ class HttpConsumer(Upstream):
         if out.query:
             query = (query + "&" if query else "") + "&".join(out.query)
         url = self.base + path + ("?" + query if query else "")
-        return await self.send(op, url, out.headers, data, out.middlewares, repeatable=repeatable)
+        return await self.send(
+            op, url, out.headers, data, out.middlewares, repeatable=repeatable, stream=stream
+        )

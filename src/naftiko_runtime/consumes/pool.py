@@ -23,9 +23,13 @@ from ..observability.context import note_upstream_status
 from .oauth2 import OAuthError
 from .resilience import Policy, parse_retry_after, remaining
 from .send import MIN_ATTEMPT, SendTarget, UpstreamResponse
+from .stream import BinaryBody
 
 #: methods whose empty body aiohttp would otherwise label application/octet-stream
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
+
+#: how much of a failed streamed response is read for its error message
+ERROR_BODY = 64 * 1024
 
 #: failures that happened before the request left: any call may be retried after them
 _UNSENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
@@ -69,7 +73,9 @@ class Pool:
         middlewares: Sequence[Any],
         deadline: float,
         waited: float,
+        stream: bool = False,
     ) -> UpstreamResponse:
+        """One attempt; ``stream`` leaves a successful body open (:class:`~.stream.BinaryBody`)."""
         t = self.timeouts
         budget = max(remaining(deadline), MIN_ATTEMPT)
         kwargs: dict[str, Any] = {"headers": headers, "data": data, "allow_redirects": False}
@@ -81,15 +87,12 @@ class Pool:
             kwargs["skip_auto_headers"] = ("Content-Type",)  # aiohttp would label nothing octet-stream
         queued = f" (after {waited:.2f} s waiting for a free connection)" if waited >= 0.01 else ""
         try:
+            if stream:
+                return await self._open(op, url, kwargs)
             async with self.session.request(op.method, URL(url, encoded=True), **kwargs) as resp:
                 body = await resp.read()
                 note_upstream_status(resp.status)
-                retry_after = None
-                if resp.status in (429, 503):
-                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                return UpstreamResponse(
-                    resp.status, resp.reason or "", resp.headers.get("Content-Type", ""), body, retry_after
-                )
+                return _answer(resp, body)
         except OAuthError as exc:
             raise UpstreamUnavailableError(f"{op.qualified}: {exc}", operation=op.qualified) from exc
         except aiohttp.SocketTimeoutError as exc:
@@ -121,6 +124,34 @@ class Pool:
                 f"{op.qualified}: request to {self.origin} failed ({type(exc).__name__})",
                 operation=op.qualified,
             ) from exc
+
+    async def _open(self, op: SendTarget, url: str, kwargs: dict[str, Any]) -> UpstreamResponse:
+        """The response with its body left open (a failure status is read, up to :data:`ERROR_BODY`)."""
+        resp = await self.session.request(op.method, URL(url, encoded=True), **kwargs)
+        note_upstream_status(resp.status)
+        if resp.status >= 400:
+            try:
+                body = b""
+                while len(body) < ERROR_BODY:
+                    chunk = await resp.content.read(ERROR_BODY - len(body))
+                    if not chunk:
+                        break
+                    body += chunk
+                return _answer(resp, body)
+            finally:
+                resp.close()
+        answer = _answer(resp, b"")
+        answer.stream = BinaryBody(resp, op.qualified, self.origin)
+        return answer
+
+
+def _answer(resp: aiohttp.ClientResponse, body: bytes) -> UpstreamResponse:
+    retry_after = None
+    if resp.status in (429, 503):
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+    return UpstreamResponse(
+        resp.status, resp.reason or "", resp.headers.get("Content-Type", ""), body, retry_after
+    )
 
 
 def _reason(error: OSError | None) -> str:

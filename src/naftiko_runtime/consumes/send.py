@@ -26,6 +26,7 @@ from .resilience import FAILURE_STATUSES, RETRY_STATUSES, Breaker, Gate, Policy,
 
 if TYPE_CHECKING:
     from .pool import Pool
+    from .stream import BinaryBody
 
 log = logging.getLogger("naftiko.upstream")
 
@@ -41,6 +42,8 @@ class UpstreamResponse:
     body: bytes
     #: seconds from the upstream's ``Retry-After`` (on 429 and 503), if it sent one
     retry_after: float | None = None
+    #: the body left open (``send(stream=True)`` and a status under 400); ``body`` is then empty
+    stream: BinaryBody | None = None
 
     def text_excerpt(self, redact: Callable[[str], str], limit: int = 300) -> str:
         text = self.body[: limit * 4].decode("utf-8", "replace").strip()
@@ -94,12 +97,16 @@ class Upstream:
         middlewares: Sequence[Any] = (),
         *,
         repeatable: bool = False,
+        stream: bool = False,
     ) -> UpstreamResponse:
         """Send under the policy: through the circuit breaker, which counts each call (not each attempt)
-        once: a failure when it ends in a transport error, a timeout or a 5xx."""
+        once: a failure when it ends in a transport error, a timeout or a 5xx.
+
+        ``stream`` leaves a successful body open as :attr:`UpstreamResponse.stream`, holding its
+        concurrency slot until it is closed."""
         probe = self.breaker.check(op.qualified)
         try:
-            response = await self._attempts(op, url, headers, data, middlewares, repeatable)
+            response = await self._attempts(op, url, headers, data, middlewares, repeatable, stream)
         except (UpstreamTimeoutError, UpstreamUnavailableError):
             self.breaker.failure(probe)
             raise
@@ -120,6 +127,7 @@ class Upstream:
         data: Any,
         middlewares: Sequence[Any],
         repeatable: bool,
+        stream: bool = False,
     ) -> UpstreamResponse:
         """Attempts, each with a slot in the gate, until one answers, the budget runs out, or a retry would
         not be safe (a connection that could not be opened may be retried for any call)."""
@@ -138,7 +146,7 @@ class Upstream:
             waited = await self.gate.enter(remaining(deadline))
             _note(context, waited)
             try:
-                response = await pool.attempt(op, url, headers, data, middlewares, deadline, waited)
+                response = await pool.attempt(op, url, headers, data, middlewares, deadline, waited, stream)
             except (UpstreamTimeoutError, UpstreamUnavailableError) as failure:
                 self.gate.leave()
                 unsent = pool.unsent(failure)
@@ -150,6 +158,9 @@ class Upstream:
             except BaseException:
                 self.gate.leave()
                 raise
+            if response.stream is not None:
+                response.stream.on_close(self.gate.leave)  # the open body keeps its slot
+                return response
             self.gate.leave()
             if repeatable and response.status in RETRY_STATUSES:
                 wait = response.retry_after

@@ -57,7 +57,8 @@ class Invocation:
         if self.operation is None:
             data = self.mock.apply(None, (*scopes, args), self.name) if self.mock is not None else {}
             return Outcome(200, data=data)
-        response = await self.operation.call(args, scopes, idempotent=self.idempotent)
+        op = self.operation
+        response = await op.call(args, scopes, idempotent=self.idempotent, stream=op.binary)
         return self._finish(response, args, scopes)
 
     def _finish(self, response: UpstreamResponse, args: Mapping[str, Any], scopes: Scopes) -> Outcome:
@@ -66,6 +67,8 @@ class Invocation:
         status = response.status
         if status >= 400:
             raise status_error(op, response, self.redact)
+        if response.stream is not None:  # binary: passed on unread, outputs do not apply
+            return Outcome(status, stream=response.stream, content_type=op.spec.output_media_type)
         body = response.body
         if not body or body.isspace():
             return Outcome(status, data=None, empty=True)

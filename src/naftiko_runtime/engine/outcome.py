@@ -7,13 +7,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..consumes.stream import BinaryBody
+
 #: the name scopes templates read: the binds, then the invocation's arguments
 Scopes = Sequence[Mapping[str, Any]]
 
 
 @dataclass(slots=True)
 class Outcome:
-    """A status and JSON ``data``, or ``raw`` bytes passed through as is."""
+    """A status and JSON ``data``, or ``raw`` bytes passed through as is, or a binary ``stream`` (the
+    consumer of the outcome reads and closes it; ``content_type`` is then the declared media type)."""
 
     status: int
     data: Any = None
@@ -22,6 +25,7 @@ class Outcome:
     empty: bool = False
     #: ``raw`` is the upstream's JSON, passed through unparsed (the outputs would return it unchanged)
     raw_json: bool = False
+    stream: BinaryBody | None = None
 
     def value(self) -> Any:
         """The JSON value, parsing a passed-through body when needed (``None`` for empty or non-JSON)."""

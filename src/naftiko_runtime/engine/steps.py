@@ -63,9 +63,11 @@ class CallStep:
 
     async def run(self, params: dict[str, Any], context: dict[str, Any], scopes: Scopes) -> Outcome | None:
         op = self.operation
-        response = await op.call(apply_with(self.with_, params, scopes), scopes)
+        response = await op.call(apply_with(self.with_, params, scopes), scopes, stream=op.binary)
         if response.status >= 400:
             raise status_error(op, response, self.redact)
+        if response.stream is not None:  # binary: read whole, under its size limit
+            response.body = await response.stream.read(response.stream.limit(None))
         payload = decode(op, response, self.redact) if response.body.strip() else None
         if self.project is not None and payload is not None:
             payload = self.project(payload)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..spec.files import schema_file
-from . import avro, delimited, html, markdown, protobuf, xml
+from . import avro, binary, delimited, html, markdown, protobuf, xml
 from . import json as _json
 from . import yaml as _yaml
 from .errors import PayloadError, SchemaFileError
@@ -33,6 +33,7 @@ DECODERS: Mapping[str, Decoder] = {
     "markdown": markdown.decode,
     "avro": avro.decode,
     "protobuf": protobuf.decode,
+    "binary": binary.decode,
 }
 
 

@@ -1,5 +1,6 @@
 """What this runtime cannot do with a valid MCP adapter, found at load: static resources and prompt files
-whose ``location`` is not there. Light on purpose: nothing here imports the MCP SDK."""
+whose ``location`` is not there, and a resource declared ``binary`` over an operation that is not (what is
+returned follows the operation). Light on purpose: nothing here imports the MCP SDK."""
 
 from __future__ import annotations
 
@@ -32,6 +33,15 @@ def check_mcp(adapter: m.ExposesMcp, document: m.NaftikoDocument) -> Iterator[Ch
                 f"MCP resource '{resource.name}': {resource.location} does not exist",
                 False,
             )
+        binary = _binary_format(resource.invocable, document)
+        if resource.binary and binary is not None and binary != "binary":
+            yield (
+                "warning",
+                (*resource.path, "binary"),
+                f"MCP resource '{resource.name}': binary has no effect: {resource.invocable.call} answers "
+                f"outputRawFormat {binary}, so the resource is read as text",
+                False,
+            )
     for prompt in adapter.prompts:
         if prompt.location is not None and not location_path(prompt.location, base).is_file():
             yield (
@@ -40,3 +50,13 @@ def check_mcp(adapter: m.ExposesMcp, document: m.NaftikoDocument) -> Iterator[Ch
                 f"MCP prompt '{prompt.name}': {prompt.location} is not a file",
                 False,
             )
+
+
+def _binary_format(invocable: m.Invocable, document: m.NaftikoDocument) -> str | None:
+    """The ``outputRawFormat`` of the operation a plain ``call`` names, or None."""
+    if invocable.call is None or invocable.steps:
+        return None
+    namespace, _, name = invocable.call.partition(".")
+    consumer = document.consumer(namespace)
+    found = consumer.find(name) if consumer is not None else None
+    return found[1].output_raw_format if found is not None else None

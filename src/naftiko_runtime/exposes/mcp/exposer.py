@@ -123,7 +123,7 @@ class McpExposer:
                 values = resource.uri_values(uri)
                 if values is not None:
                     assert resource.invocation is not None
-                    return resource.contents(uri, await resource.invocation.run(values))
+                    return await resource.contents(uri, await resource.invocation.run(values))
         except (InvalidInputError, TemplateError) as exc:
             raise ProtocolError(INVALID_PARAMS, f"Cannot read {uri}: {exc.detail}") from None
         except RequestError as exc:

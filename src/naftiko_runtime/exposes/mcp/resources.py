@@ -16,6 +16,7 @@ import anyio
 from ...engine import Invocation, Outcome, Runtime
 from ...errors import ConfigError
 from ...spec import model as m
+from .blobs import OCTETS, read_binary
 from .checks import location_path
 from .tools import to_json
 from .wire import present
@@ -35,6 +36,7 @@ class Resource:
     invocation: Invocation | None = None
     pattern: re.Pattern[str] | None = None  # a templated URI
     root: Path | None = None  # a static file or folder
+    max_binary: int | None = None  # the adapter's ``maxBinarySize``
 
     @property
     def mime_type(self) -> str:
@@ -79,7 +81,11 @@ class Resource:
             contents = {"uri": uri, "mimeType": mime, "blob": base64.b64encode(data).decode("ascii")}
         return {"contents": [contents]}
 
-    def contents(self, uri: str, outcome: Outcome) -> Wire:
+    async def contents(self, uri: str, outcome: Outcome) -> Wire:
+        if outcome.stream is not None:  # binary: a blob, whatever ``binary`` says
+            data, media = await read_binary(outcome, self.max_binary)
+            mime = self.spec.mime_type or media or OCTETS
+            return {"contents": [{"uri": uri, "mimeType": mime, "blob": data}]}
         if outcome.raw is not None:
             text = outcome.raw.decode("utf-8", "replace")
             mime = self.spec.mime_type or outcome.content_type or "text/plain"
@@ -127,10 +133,11 @@ def compile_resource(adapter: m.ExposesMcp, runtime: Runtime, res: m.McpResource
             description=res.description,
             mimeType=res.mime_type or "application/json",
         )
-        return Resource(res, listing=(listed,), invocation=invocation)
+        return Resource(res, listing=(listed,), invocation=invocation, max_binary=adapter.max_binary_size)
     pieces, pos = [], 0
     for i, match in enumerate(_URI_VAR.finditer(res.uri)):
         pieces += [re.escape(res.uri[pos : match.start()]), f"(?P<v{i}>[^/]+)"]
         pos = match.end()
     pieces.append(re.escape(res.uri[pos:]))
-    return Resource(res, invocation=invocation, pattern=re.compile("".join(pieces) + "$"))
+    pattern = re.compile("".join(pieces) + "$")
+    return Resource(res, invocation=invocation, pattern=pattern, max_binary=adapter.max_binary_size)

@@ -19,6 +19,7 @@ from ...errors import InvalidInputError, RequestError, TemplateError, UpstreamSt
 from ...formats.json import dumps, loads
 from ...problem import error_fields
 from ...spec import model as m
+from .blobs import read_binary, tool_block
 from .inputs import Sources
 from .schema import Check, Validator, compile_check, schema_problem, tool_descriptor
 
@@ -66,6 +67,9 @@ class Tool:
     output_validator: Validator | None
     output_check: Check | None
     defaults: Mapping[str, Any]
+    #: the adapter's namespace and ``maxBinarySize``, for binary results
+    namespace: str = ""
+    max_binary: int | None = None
 
     @property
     def name(self) -> str:
@@ -84,6 +88,9 @@ class Tool:
         inputs = {**{k: v for k, v in self.defaults.items() if k not in arguments}, **arguments}
         try:
             outcome = await self.invocation.run(inputs)
+            if outcome.stream is not None:
+                data, media = await read_binary(outcome, self.max_binary)
+                return {"content": [tool_block(data, media, self.namespace, self.name)], "isError": False}
         except (InvalidInputError, TemplateError) as exc:
             return self._error(f"Invalid arguments for {self.name}: {exc.detail}", exc)
         except RequestError as exc:
@@ -156,4 +163,6 @@ def compile_tool(adapter: m.ExposesMcp, runtime: Runtime, tool: m.McpTool) -> To
         output_validator=Validator(out) if out else None,
         output_check=compile_check(out) if out else None,
         defaults={k: s["default"] for k, s in schema.get("properties", {}).items() if "default" in s},
+        namespace=adapter.namespace,
+        max_binary=adapter.max_binary_size,
     )

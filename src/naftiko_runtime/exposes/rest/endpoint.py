@@ -16,6 +16,7 @@ from ...errors import InvalidInputError, RequestError
 from ...expressions import MISSING
 from ...observability.context import note_operation
 from ...spec import model as m
+from .binary import BinaryResponse
 from .inputs import Call, Input, compile_input, declared_inputs, implicit_inputs, parse_json
 from .responses import Responder, TooLarge, error_response, outcome_response, problem, read_body, too_large
 
@@ -35,6 +36,9 @@ class Endpoint:
     header_inputs: tuple[str, ...] = ()
     #: why a request body would go nowhere (the called operation sends none), or None
     no_body: str | None = None
+    #: a binary body's media type from the declared responses, and the adapter's size limit
+    binary_media: str | None = None
+    max_binary: int | None = None
 
     async def respond(self, request: Request, path_values: Sequence[str]) -> Responder:
         note_operation(self.label)
@@ -60,6 +64,13 @@ class Endpoint:
                 500,
                 "Internal server error",
                 f"{self.label} failed unexpectedly; the server log has the details",
+            )
+        if outcome.stream is not None:
+            stream = outcome.stream
+            media = outcome.content_type or self.binary_media or stream.content_type
+            limit = stream.limit(self.max_binary)
+            return BinaryResponse(
+                stream, outcome.status, media or "application/octet-stream", limit, self.label, self.redact
             )
         return outcome_response(outcome, self.redact)
 
@@ -98,6 +109,8 @@ def compile_endpoint(
         reads_body,
         header_inputs=headers,
         no_body=no_body,
+        binary_media=op.binary_media_type,
+        max_binary=adapter.max_binary_size,
     )
 
 

@@ -156,7 +156,24 @@ def _operation(
             }
     if calls_upstream:
         responses["4XX"] = {"description": "The upstream's client error, passed through with its own body."}
+    if op.responses:  # the declared ones, over the defaults (a declared success replaces the default's)
+        contracts = {c.status: _contract(c) for c in op.responses}
+        if any(status.startswith("2") for status in contracts):
+            responses.pop("200")
+        responses = dict(sorted({**responses, **contracts}.items()))
     out["responses"] = responses
+    return out
+
+
+def _contract(contract: m.ResponseContract) -> dict[str, Any]:
+    """A declared response: binary content is a binary string, other content has its declared schema."""
+    content = {
+        c.media_type: {"schema": {"type": "string", "format": "binary"} if c.binary else dict(c.schema or {})}
+        for c in contract.content
+    }
+    out: dict[str, Any] = {"description": contract.description or f"HTTP {contract.status}"}
+    if content:
+        out["content"] = content
     return out
 
 

@@ -76,6 +76,8 @@ class ConsumesReader(Reader):
             output_parameters=self.items(node, "outputParameters", path, self.consumed_output),
             body=self.request_body(node, path),
             path=path,
+            output_media_type=self.text(node, "outputMediaType", path),
+            max_binary_size=self.binary_size(node, path),
         )
 
     def consumed_input(self, node: Mapping[str, Any], path: Path) -> m.ConsumedInputParameter:

@@ -38,6 +38,7 @@ class ExposesReader(InvocableReader, ConsumesReader):
             authentication=self.authentication(node, path),
             resources=self.items(node, "resources", path, lambda n, p: self.exposed_resource(n, p, prefixes)),
             path=path,
+            max_binary_size=self.binary_size(node, path),
         )
 
     def mcp_adapter(self, node: Mapping[str, Any], path: Path) -> m.ExposesMcp:
@@ -57,6 +58,7 @@ class ExposesReader(InvocableReader, ConsumesReader):
             path=path,
             ttl_ms=self.ttl_ms(node, path),
             cache_scope=cast(Any, self.enum(node, "cacheScope", path, ("public", "private"))),
+            max_binary_size=self.binary_size(node, path),
         )
 
     def control_adapter(self, node: Mapping[str, Any], path: Path) -> m.ExposesControl:
@@ -164,7 +166,37 @@ class ExposesReader(InvocableReader, ConsumesReader):
             input_parameters=self.items(node, "inputParameters", path, self.exposed_input),
             invocable=self.invocable(node, path, prefixes),
             path=path,
+            responses=self.responses(node, path),
         )
+
+    def responses(self, node: Mapping[str, Any], path: Path) -> tuple[m.ResponseContract, ...]:
+        """``responses``, or the ``responseBinary`` shorthand read as the one binary response it means."""
+        short = self.get(node, "responseBinary", path, dict)
+        if short is not None:
+            sp = (*path, "responseBinary")
+            if "responses" in node:
+                self.error(sp, "responseBinary is a shorthand for responses: declare one or the other")
+            status = self.get(short, "status", sp, int)
+            only = m.ResponseContent(self.req_text(short, "mediaType", sp), binary=True)
+            return (m.ResponseContract(str(status or 200), self.text(short, "description", sp), (only,)),)
+        contracts = []
+        for status, spec in (self.get(node, "responses", path, dict) or {}).items():
+            rp = (*path, "responses", status)
+            if not isinstance(spec, dict):
+                self.error(rp, "a response is an object with 'description' and 'content'")
+                continue
+            content: list[m.ResponseContent] = []
+            for media, entry in (self.get(spec, "content", rp, dict) or {}).items():
+                cp = (*rp, "content", media)
+                if not isinstance(entry, dict):
+                    self.error(cp, "a response content is an object ('binary', 'schema')")
+                    continue
+                schema = self.get(entry, "schema", cp, dict)
+                content.append(m.ResponseContent(str(media), bool(self.flag(entry, "binary", cp)), schema))
+            contracts.append(
+                m.ResponseContract(str(status), self.text(spec, "description", rp), tuple(content))
+            )
+        return tuple(contracts)
 
     def exposed_input(self, node: Mapping[str, Any], path: Path) -> m.ExposedInputParameter:
         return m.ExposedInputParameter(
@@ -212,6 +244,7 @@ class ExposesReader(InvocableReader, ConsumesReader):
             invocable=self.invocable(node, path, prefixes, ref=False),
             location=self.text(node, "location", path),
             path=path,
+            binary=bool(self.flag(node, "binary", path)),
         )
 
     def mcp_prompt(self, node: Mapping[str, Any], path: Path) -> m.McpPrompt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
@@ -15,7 +16,10 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 OUTPUT_TYPES = ("string", "number", "integer", "boolean", "object", "array")
 BODY_KINDS = ("json", "text", "xml", "sparql", "formUrlEncoded", "multipartForm")
 AUTH_TYPES = ("basic", "digest", "bearer", "apikey", "oauth2")
-RAW_FORMATS = ("json", "xml", "avro", "protobuf", "csv", "tsv", "psv", "yaml", "html", "markdown")
+RAW_FORMATS = ("json", "xml", "avro", "protobuf", "csv", "tsv", "psv", "yaml", "html", "markdown", "binary")
+#: ``maxBinarySize`` (Ikanos ``BinarySize``): a number and a 1024-based unit
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)(B|KiB|MiB|GiB)$")
+_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 
 
 class Reader:
@@ -54,6 +58,20 @@ class Reader:
 
     def flag(self, node: Mapping[str, Any], key: str, path: Path) -> bool | None:
         return self.get(node, key, path, bool)
+
+    def binary_size(self, node: Mapping[str, Any], path: Path) -> int | None:
+        """``maxBinarySize`` in bytes (a unit is required: a bare number is refused)."""
+        value = node.get("maxBinarySize")
+        if value is None:
+            return None
+        match = _SIZE.match(value) if isinstance(value, str) else None
+        if match is None:
+            self.error(
+                (*path, "maxBinarySize"),
+                f"maxBinarySize is a size with a unit (B, KiB, MiB or GiB; 1024-based), got {value!r}",
+            )
+            return None
+        return int(float(match[1]) * _UNITS[match[2]])
 
     def enum(
         self,

@@ -44,7 +44,7 @@ BETA_ONLY = {
     "ttlMs": "ttlMs",
     "cacheScope": "cacheScope",
     "tunnel": "tunnel",
-    "binary": "binary resources",
+    "binary": "binary content",
 }
 
 

@@ -57,6 +57,8 @@ from .exposes import (
     McpToolHints,
     McpToolInputParameter,
     Observability,
+    ResponseContent,
+    ResponseContract,
 )
 from .invocable import (
     WITH_ALIASES,
@@ -71,6 +73,8 @@ from .invocable import (
 )
 
 __all__ = [
+    "ResponseContent",
+    "ResponseContract",
     "template_name",
     "Aggregate",
     "AggregateFunction",

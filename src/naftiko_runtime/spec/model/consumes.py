@@ -52,6 +52,9 @@ class ConsumedHttpOperation:
     output_parameters: tuple[ConsumedOutputParameter, ...] = ()
     body: RequestBody | None = None
     path: Path = ()
+    #: ``outputRawFormat: binary`` (Ikanos beta1+): the media type answered, the size limit in bytes
+    output_media_type: str | None = None
+    max_binary_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,22 @@ class ExposedInputParameter:
 
 
 @dataclass(frozen=True, slots=True)
+class ResponseContent:
+    media_type: str
+    binary: bool = False
+    schema: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseContract:
+    """One entry of an operation's ``responses`` (``responseBinary`` is read as one of these)."""
+
+    status: str  # "200", "4XX"
+    description: str | None = None
+    content: tuple[ResponseContent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ExposedOperation(Invoking):
     method: HttpMethod
     name: str | None = None
@@ -35,6 +51,13 @@ class ExposedOperation(Invoking):
     input_parameters: tuple[ExposedInputParameter, ...] = ()
     invocable: Invocable = field(default_factory=Invocable)
     path: Path = ()
+    #: the declared responses (Ikanos beta1+): the OpenAPI description, and a binary body's media type
+    responses: tuple[ResponseContract, ...] = ()
+
+    @property
+    def binary_media_type(self) -> str | None:
+        """The first media type the responses declare binary."""
+        return next((c.media_type for r in self.responses for c in r.content if c.binary), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +90,8 @@ class ExposesRest:
     resources: tuple[ExposedResource, ...] = ()
     path: Path = ()
     type: Literal["rest"] = "rest"
+    #: the size limit of binary bodies (bytes), below an operation's own
+    max_binary_size: int | None = None
 
 
 # --- MCP ------------------------------------------------------------------------------------------------
@@ -116,6 +141,8 @@ class McpResource(Invoking):
     invocable: Invocable = field(default_factory=Invocable)
     location: str | None = None
     path: Path = ()
+    #: declared ``binary`` (Ikanos beta1+); what is returned follows the called operation's format
+    binary: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +186,8 @@ class ExposesMcp:
     #: client freshness hint and cache scope of list results (Ikanos beta4+)
     ttl_ms: int | None = None
     cache_scope: Literal["public", "private"] | None = None
+    #: the size limit of binary bodies (bytes), below an operation's own
+    max_binary_size: int | None = None
 
 
 # --- control --------------------------------------------------------------------------------------------
