@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gzip
 import logging
 import threading
 from collections.abc import Iterator
@@ -55,6 +56,12 @@ class ByteUpstream:
         }
         fixed["photo"] = (PNG, b"image/png")
         fixed["tiny.txt"] = (TINY, b"text/plain")
+        if name == "gzipped.pdf":
+            packed = gzip.compress(PDF)
+            headers = [(b"content-length", str(len(packed)).encode()), (b"content-encoding", b"gzip")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": packed})
+            return
         if name in fixed:
             data, kind = fixed[name]
             headers = [(b"content-length", str(len(data)).encode())]
@@ -245,6 +252,13 @@ def test_an_announced_length_over_the_limit_is_refused_before_reading(rest: str)
         "files.get-file: the upstream response exceeded maxBinarySize (limit=262144 bytes) "
         f"(it announced {len(BIG)} bytes)"
     )
+
+
+def test_a_compressed_body_is_relayed_decompressed_with_its_own_length(rest: str) -> None:
+    response = httpx.get(f"{rest}/files/gzipped.pdf", timeout=10, headers={"Accept-Encoding": "identity"})
+    assert response.status_code == 200 and response.content == PDF
+    assert response.headers["content-type"] == "application/octet-stream"  # none declared, none sent
+    assert "content-encoding" not in response.headers
 
 
 def test_a_chunked_body_that_fits_is_relayed_whole_with_its_length(rest: str) -> None:

@@ -27,6 +27,7 @@ from ..errors import (
     UpstreamPayloadError,
 )
 from ..expressions import MISSING, Template, compile_path, compile_template
+from ..formats import STREAMED
 from ..spec import model as m
 from .auth import compile_auth
 from .body import BODY, params_body
@@ -118,7 +119,7 @@ class BoundOperation:
             {"outputSchema": op.output_schema} if op.output_schema else {}
         )
         #: ``outputRawFormat: binary``: a terminal call streams the body (:meth:`call` with ``stream``)
-        self.binary = op.output_raw_format == "binary"
+        self.binary = op.output_raw_format in STREAMED
         self.headers = dict(consumer.default_headers)
         if self.binary:
             self.headers["Accept"] = op.output_media_type or "*/*"

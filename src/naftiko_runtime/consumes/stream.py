@@ -36,7 +36,11 @@ class BinaryBody:
         self.declared_limit = declared_limit
         self.content_type: str = response.headers.get("Content-Type", "")
         length = response.headers.get("Content-Length")
-        self.content_length: int | None = int(length) if length is not None and length.isdigit() else None
+        # a compressed body is read decompressed: its announced length is not the length of what is read
+        encoded = response.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
+        known = length is not None and length.isdigit() and not encoded
+        #: the length of the body as read, when the upstream announced it
+        self.content_length: int | None = int(length) if known else None
         self._on_close: list[Callable[[], None]] = []
         self._closed = False
         self.received = 0

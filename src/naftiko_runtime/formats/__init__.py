@@ -36,6 +36,10 @@ DECODERS: Mapping[str, Decoder] = {
     "binary": binary.decode,
 }
 
+#: formats a terminal call does not decode: the body is streamed to the caller as it is
+#: (``consumes.stream``); their decoder serves only where JSON is needed (a step's output)
+STREAMED: frozenset[str] = frozenset({"binary"})
+
 
 def _avro(schema: str | None, base_dir: Path) -> Mapping[str, Any]:
     return {"schema": avro.prepare(schema_file(str(base_dir), schema))} if schema else {}
@@ -84,4 +88,13 @@ def decode(fmt: str, body: bytes, content_type: str, options: Mapping[str, Any])
         raise PayloadError(f"a {fmt} body nested too deeply to read") from None
 
 
-__all__ = ["DECODERS", "PREPARERS", "Decoder", "PayloadError", "SchemaFileError", "decode", "prepare"]
+__all__ = [
+    "DECODERS",
+    "PREPARERS",
+    "STREAMED",
+    "Decoder",
+    "PayloadError",
+    "SchemaFileError",
+    "decode",
+    "prepare",
+]
