@@ -35,6 +35,7 @@ PDF = b"%PDF-1.7\n" + b"\x00\xff binary \xfe" * 9000 + b"\n%%EOF\n"
 BIG = b"\x01" * (300 * KiB)  # over the REST adapter's 256KiB
 CHUNK = b"\x7f" * (16 * KiB)
 TINY = bytes(range(200))
+ERROR_BODY = b'{"error":"' + b"gone " * 8000 + b'"}'
 
 
 class ByteUpstream:
@@ -69,8 +70,8 @@ class ByteUpstream:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": data})
             return
-        if name == "missing":
-            body = b'{"error":"no such file"}'
+        if name in ("missing", "gone"):  # gone: a longer error body, in two network chunks
+            body = b'{"error":"no such file"}' if name == "missing" else ERROR_BODY
             await send(
                 {
                     "type": "http.response.start",
@@ -78,7 +79,9 @@ class ByteUpstream:
                     "headers": [(b"content-type", b"application/json")],
                 }
             )
-            await send({"type": "http.response.body", "body": body})
+            await send({"type": "http.response.body", "body": body[:20000], "more_body": True})
+            await asyncio.sleep(0.05)
+            await send({"type": "http.response.body", "body": body[20000:]})
             return
         count = {"chunked-small.bin": 2, "chunked-big.bin": 25, "gated.bin": 16}.get(name)
         if count is None:
@@ -312,6 +315,8 @@ def test_the_body_is_streamed_not_buffered(rest: str, upstream: tuple[str, ByteU
 def test_an_upstream_error_status_passes_through_as_for_json(rest: str) -> None:
     response = httpx.get(f"{rest}/files/missing", timeout=10)
     assert response.status_code == 404 and response.json() == {"error": "no such file"}
+    response = httpx.get(f"{rest}/files/gone", timeout=10)
+    assert response.status_code == 404 and response.content == ERROR_BODY
 
 
 def test_every_stream_gives_its_upstream_slot_back(rest: str) -> None:
