@@ -388,7 +388,7 @@ def test_upstream_error_status_carries_status_body_and_operation(echo: str) -> N
         call(capability(FAILING), "op", {"kind": "a", "X-Echo-Status": "404"}, echo)
     err = info.value
     assert err.upstream_status == 404 and err.http_status == 404 and err.operation == "api.op"
-    assert err.body["path"] == "/a" and "api.op returned HTTP 404" in err.detail
+    assert err.upstream_body["path"] == "/a" and "api.op returned HTTP 404" in err.detail
     with pytest.raises(UpstreamStatusError) as info:
         call(capability(FAILING), "op", {"kind": "a", "X-Echo-Status": "503"}, echo)
     assert info.value.http_status == 502

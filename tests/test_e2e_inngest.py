@@ -215,7 +215,7 @@ def test_rest_lifecycle(workflow: dict[str, str]) -> None:
         assert started.status_code == 200, started.text
         run_id = started.json()["runId"]
         again = http.post(invoke, json=body)
-        assert again.status_code == 409 and again.json()["data"]["runId"] == run_id
+        assert again.status_code == 409 and again.json()["upstreamBody"]["data"]["runId"] == run_id
 
         # watch the run to completion, then read its trace
         run = poll(
@@ -302,13 +302,15 @@ def test_rest_lifecycle(workflow: dict[str, str]) -> None:
 def test_rest_error_cases(workflow: dict[str, str]) -> None:
     with httpx.Client(base_url=workflow["rest"], timeout=10) as http:
         missing = http.get("/v1/workflows/runs/01J0000000000000000000000Z")
-        assert missing.status_code == 404 and missing.json()["errors"][0]["code"] == "not_found"
+        assert (
+            missing.status_code == 404 and missing.json()["upstreamBody"]["errors"][0]["code"] == "not_found"
+        )
         assert http.get("/v1/workflows/runs/not-a-ulid").status_code == 400
         assert http.get("/v1/workflows/apps/nope").status_code == 404
         unknown_fn = http.post("/v1/workflows/apps/shop/functions/nope/invoke", json={"idempotencyKey": "k"})
         assert (
             unknown_fn.status_code == 404
-            and unknown_fn.json()["errors"][0]["message"] == "Function not found"
+            and unknown_fn.json()["upstreamBody"]["errors"][0]["message"] == "Function not found"
         )
         # what the function declares required is required over REST too: no run starts without its key
         no_key = http.post("/v1/workflows/apps/shop/functions/welcome/invoke", json={"data": {}})
@@ -317,7 +319,8 @@ def test_rest_error_cases(workflow: dict[str, str]) -> None:
         assert no_id.status_code == 400 and no_id.json()["parameter"] == "id"
         bad_status = http.get("/v1/workflows/runs", params={"status": "SLEEPING"})
         assert (
-            bad_status.status_code == 400 and bad_status.json()["errors"][0]["message"] == "Status is invalid"
+            bad_status.status_code == 400
+            and bad_status.json()["upstreamBody"]["errors"][0]["message"] == "Status is invalid"
         )
 
         sent = http.post("/v1/workflows/events", json={"name": "shop/user.signup", "id": "rest-signup-1"})
@@ -327,15 +330,17 @@ def test_rest_error_cases(workflow: dict[str, str]) -> None:
         run_id = runs[0]["id"]
         poll(lambda: http.get(f"/v1/workflows/runs/{run_id}").json()["status"], lambda s: s == "COMPLETED")
         ended = http.post(f"/v1/workflows/runs/{run_id}/cancel")
-        assert ended.status_code == 409 and ended.json()["errors"][0]["code"] == "run_already_ended"
+        assert ended.status_code == 409
+        assert ended.json()["upstreamBody"]["errors"][0]["code"] == "run_already_ended"
         not_reached = http.post(f"/v1/workflows/runs/{run_id}/rerun", json={"fromStep": "nope"})
         assert not_reached.status_code == 400
-        assert not_reached.json()["errors"][0]["message"] == "Step not found in original run"
+        assert not_reached.json()["upstreamBody"]["errors"][0]["message"] == "Step not found in original run"
         future = http.post(
             "/v1/workflows/apps/shop/functions/welcome/cancellations",
             json={"startedBefore": "2999-01-01T00:00:00Z"},
         )
-        assert future.status_code == 400 and future.json()["error"] == "started_before must be in the past"
+        assert future.status_code == 400
+        assert future.json()["upstreamBody"]["error"] == "started_before must be in the past"
 
         no_name = http.post("/v1/workflows/events", json={"id": "x", "data": {}})
         assert no_name.status_code == 400 and no_name.json()["parameter"] == "name"
@@ -348,7 +353,9 @@ def test_rest_bad_event_key(standin: str) -> None:
         r = httpx.post(
             urls["workflows-rest"].rstrip("/") + "/v1/workflows/events", json={"name": "shop/x", "id": "1"}
         )
-        assert r.status_code == 401 and r.json()["error"] == "Event key not found"
+        # the upstream refused this server's key: not the caller's fault, so a 502 keeping what it said
+        assert r.status_code == 502 and r.json()["upstreamStatus"] == 401
+        assert r.json()["upstreamBody"]["error"] == "Event key not found"
         assert "not-the-key" not in r.text
     finally:
         proc.stop()
@@ -491,7 +498,7 @@ def test_seed_as_written(standin: str, tmp_path: Path) -> None:
             assert http.get(f"/v1/workflows/runs/{run_id}/trace").json()["data"]["runId"] == run_id
 
             functions = http.get("/v1/workflows/functions")
-            assert functions.status_code == 404 and "404 page not found" in functions.text
+            assert functions.status_code == 404 and functions.json()["upstreamBody"] == "404 page not found"
             cancel = http.post(f"/v1/workflows/runs/{run_id}/cancel")
             assert cancel.status_code == 404
 

@@ -182,10 +182,11 @@ def test_an_upstream_401_gets_one_refresh_and_one_retry(deployment: Deployment) 
     assert len(deployment.auth.token_requests) == tokens_before + 1
     assert len(deployment.ledger.seen) == seen_before + 2  # the rejected call and its retry
 
-    # a 401 that a new token does not cure is not retried again: it is the upstream's answer (and, as any
-    # upstream 4xx, passes through)
+    # a 401 that a new token does not cure is not retried again: the upstream refused this server's
+    # credential, which is no fault of the caller's (502, the upstream's status and body kept)
     seen_before = len(deployment.ledger.seen)
     response = deployment.get("/retry/always-401")
-    assert response.status_code == 401, response.text
+    assert response.status_code == 502, response.text
+    assert response.json()["upstreamStatus"] == 401
     assert len(deployment.ledger.seen) == seen_before + 2
     assert len(deployment.auth.token_requests) == tokens_before + 2

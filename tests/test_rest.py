@@ -331,11 +331,10 @@ def test_a_path_value_reaches_the_upstream_as_one_encoded_segment(api: httpx.Cli
 # --- upstream outcomes ---------------------------------------------------------------------------------
 
 
-def test_upstream_4xx_passes_through_with_its_json_body(api: httpx.Client) -> None:
+def test_upstream_4xx_is_a_problem_keeping_its_status_and_json_body(api: httpx.Client) -> None:
     response = api.get("/raw/missing", params={"x-echo-status": "404"})
-    assert response.status_code == 404
-    assert response.headers["content-type"] == "application/json"
-    assert response.json()["path"] == "/raw/missing"
+    body = _problem(response, 404)
+    assert body["upstreamStatus"] == 404 and body["upstreamBody"]["path"] == "/raw/missing"
     assert TOKEN not in response.text
 
 

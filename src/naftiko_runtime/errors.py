@@ -20,7 +20,7 @@ result over MCP::
         ├── MisconfiguredError  500  the server cannot make the call as configured (a credential's value)
         ├── BusyError           503  a limit this server was given is reached (in flight, upstream limit)
         └── UpstreamError       502  the consumed API failed us
-            ├── UpstreamStatusError     its status (4xx passes through, 5xx becomes 502)
+            ├── UpstreamStatusError     the caller's 4xx kept, the server's 4xx and any 5xx 502, 408 504
             ├── UpstreamTimeoutError    504
             ├── UpstreamUnavailableError 502
             │   └── CircuitOpenError    503  it failed repeatedly: calls fail fast for a cool-down
@@ -159,22 +159,39 @@ class UpstreamError(RequestError):
         self.operation = operation
 
 
+#: Upstream 4xx statuses about how this server talks to the upstream (its credentials, method, media types,
+#: protocol), never about what the caller asked: a server-side failure, answered 502
+SERVER_SIDE_STATUSES = frozenset({401, 403, 405, 406, 407, 411, 415, 417, 421, 426, 428, 431})
+
+
 class UpstreamStatusError(UpstreamError):
-    """The upstream answered with a status of 400 or more. ``body`` is its decoded JSON when it had any."""
+    """The upstream answered with a status of 400 or more.
+
+    ``upstream_body`` is its own error body as a caller may need it (parsed JSON, or text; redacted and
+    size-capped by whoever builds the error), carried as the ``upstreamBody`` member on every surface.
+    """
 
     title = "Upstream error status"
 
     def __init__(
-        self, detail: str, *, operation: str, upstream_status: int, body: Any = None, excerpt: str = ""
+        self, detail: str, *, operation: str, upstream_status: int, upstream_body: Any = None
     ) -> None:
-        super().__init__(detail, operation=operation, upstream_status=upstream_status)
+        super().__init__(
+            detail, operation=operation, upstream_status=upstream_status, upstream_body=upstream_body
+        )
         self.upstream_status = upstream_status
-        self.body = body
-        self.excerpt = excerpt
+        self.upstream_body = upstream_body
 
     @property
     def http_status(self) -> int:
-        return self.upstream_status if 400 <= self.upstream_status < 500 else 502
+        """The caller's status: a 4xx about the caller's request is kept (400, 404, 409, 422, 429, ...);
+        a refused credential or request shape is the server's (502); an upstream 408 is a timeout (504)."""
+        status = self.upstream_status
+        if status == 408:
+            return 504
+        if 400 <= status < 500 and status not in SERVER_SIDE_STATUSES:
+            return status
+        return 502
 
 
 class UpstreamTimeoutError(UpstreamError):

@@ -1,8 +1,8 @@
 """Problem documents (RFC 9457): the one shape in which every HTTP surface reports a failure.
 
 REST errors, inbound authentication refusals and forwards all render through :class:`ProblemResponse`;
-the MCP exposer reports the same fields (:func:`error_fields`) in its structured tool errors. A field
-has one spelling on every surface: camelCase, as JSON APIs and MCP name things (``upstreamStatus``).
+the MCP exposer reports the same document as a tool error's ``structuredContent.error``. A field has one
+spelling on every surface: camelCase, as JSON APIs and MCP name things (``upstreamStatus``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "in": {"type": "string", "description": "where that input is read from"},
         "operation": {"type": "string", "description": "the consumed operation that failed"},
         "upstreamStatus": {"type": "integer", "description": "the status the upstream answered"},
+        "upstreamBody": {
+            "description": "the upstream's own error body: its JSON, or its text (redacted, at most 4096 "
+            "characters)"
+        },
         "retryAfter": {
             "type": "integer",
             "description": "seconds to wait before trying again (as Retry-After)",

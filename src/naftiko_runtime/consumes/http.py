@@ -214,7 +214,7 @@ class HttpConsumer(Upstream):
         self._forward_params = tuple(
             _compile_param(p, env) for p in spec.input_parameters if p.in_ in ("header", "query") and p.value
         )
-        self._forward_name = f"{self.namespace} (forward)"
+        self.forward_name = f"{self.namespace} (forward)"
 
     async def forward(
         self,
@@ -239,21 +239,22 @@ class HttpConsumer(Upstream):
         for p in self._forward_params:
             p.place(out, p.name, p.resolve({}, self.bind_scopes))
         suffix = "" if path is None else "/" + path
-        target = _Forwarded(method, self._forward_name)
+        target = _Forwarded(method, self.forward_name)
         repeatable = method.upper() in SAFE_METHODS
         response = await self.dispatch(
             target, out, suffix, query, body or None, self.bind_scopes, repeatable=repeatable
         )
-        # passed through as it is, but not as what it is not: a body labelled JSON must be JSON
-        if "json" in response.content_type.lower() and response.body.strip():
+        # passed through as it is, but not as what it is not: a body labelled JSON must be JSON (a failure
+        # status is the caller's to report, whatever its body)
+        if response.status < 400 and "json" in response.content_type.lower() and response.body.strip():
             try:
                 json.loads(response.body)
             except ValueError:
                 raise UpstreamPayloadError(
-                    f"{self._forward_name} answered HTTP {response.status} with "
+                    f"{self.forward_name} answered HTTP {response.status} with "
                     f"{response.content_type.split(';')[0]} that is not JSON: "
                     f"{response.text_excerpt(self.redact, 120)}",
-                    operation=self._forward_name,
+                    operation=self.forward_name,
                 ) from None
         return response
 

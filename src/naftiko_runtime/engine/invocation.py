@@ -66,7 +66,7 @@ class Invocation:
         assert op is not None
         status = response.status
         if status >= 400:
-            raise status_error(op, response, self.redact)
+            raise status_error(op.qualified, response, self.redact)
         if response.stream is not None:  # binary: passed on unread, outputs do not apply
             return Outcome(status, stream=response.stream, content_type=op.spec.output_media_type)
         body = response.body

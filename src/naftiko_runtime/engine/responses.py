@@ -36,17 +36,30 @@ def parses(body: bytes) -> bool:
     return True
 
 
-def status_error(op: BoundOperation, response: UpstreamResponse, redact: Redactor) -> UpstreamStatusError:
-    body: Any = None
-    if response.body.strip() and looks_json(response.content_type, response.body):
+#: the most of an upstream's error body a caller gets back (characters of its JSON or text)
+MAX_ERROR_BODY = 4096
+
+
+def upstream_body(response: UpstreamResponse, redact: Redactor) -> Any:
+    """An upstream's error body as a caller gets it: parsed JSON when it is JSON and fits in
+    :data:`MAX_ERROR_BODY`, else its text clipped to that; None when there is none. Redacted either way."""
+    if not response.body.strip():
+        return None
+    if looks_json(response.content_type, response.body):
         try:
-            body = json.loads(response.body)
-        except ValueError:
-            body = None
+            text = redact(json.dumps(json.loads(response.body), ensure_ascii=False, separators=(",", ":")))
+        except (ValueError, RecursionError):
+            text = ""
+        if text and len(text) <= MAX_ERROR_BODY:
+            return json.loads(text)
+    text = redact(response.body[: MAX_ERROR_BODY * 4].decode("utf-8", "replace").strip())
+    return text if len(text) <= MAX_ERROR_BODY else text[: MAX_ERROR_BODY - 1] + "…"
+
+
+def status_error(name: str, response: UpstreamResponse, redact: Redactor) -> UpstreamStatusError:
+    """The error for an upstream status of 400 or more from the operation called ``name``."""
     excerpt = response.text_excerpt(redact)
-    if body is not None:
-        body = json.loads(redact(json.dumps(body)))
-    detail = f"{op.qualified} returned HTTP {response.status}"
+    detail = f"{name} returned HTTP {response.status}"
     if response.reason:
         detail += f" {response.reason}"
     if excerpt:
@@ -54,7 +67,10 @@ def status_error(op: BoundOperation, response: UpstreamResponse, redact: Redacto
     if response.retry_after is not None:
         detail += f" (retry after {max(1, math.ceil(response.retry_after))} s)"
     error = UpstreamStatusError(
-        detail, operation=op.qualified, upstream_status=response.status, body=body, excerpt=excerpt
+        detail,
+        operation=name,
+        upstream_status=response.status,
+        upstream_body=upstream_body(response, redact),
     )
     error.with_retry_after(response.retry_after)
     return error

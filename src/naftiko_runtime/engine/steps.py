@@ -65,7 +65,7 @@ class CallStep:
         op = self.operation
         response = await op.call(apply_with(self.with_, params, scopes), scopes, stream=op.binary)
         if response.status >= 400:
-            raise status_error(op, response, self.redact)
+            raise status_error(op.qualified, response, self.redact)
         if response.stream is not None:  # binary: read whole, under its size limit
             response.body = await response.stream.read(response.stream.limit(None))
         payload = decode(op, response, self.redact) if response.body.strip() else None

@@ -4,7 +4,7 @@ A call validates its arguments (a check compiled at load; the jsonschema walk on
 rejection), runs the :class:`~naftiko_runtime.engine.Invocation` and turns the
 :class:`~naftiko_runtime.engine.Outcome` or the :class:`~naftiko_runtime.errors.RequestError` into a
 ``CallToolResult`` in its wire form (a plain dict: the fast path serializes it once, the SDK path
-validates it into its model); the error's fields are those every surface reports (:func:`error_fields`).
+validates it into its model); an error carries the problem document every surface reports.
 Nothing here imports the MCP SDK.
 """
 
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...engine import Invocation, Outcome, Runtime
-from ...errors import InvalidInputError, RequestError, TemplateError, UpstreamStatusError
+from ...errors import InvalidInputError, RequestError, TemplateError
 from ...formats.json import dumps, loads
-from ...problem import error_fields
+from ...problem import Problem
 from ...spec import model as m
 from .blobs import read_binary, tool_block
 from .inputs import Sources
@@ -137,12 +137,9 @@ class Tool:
         return tool_result(text, structured)
 
     def _error(self, text: str, exc: RequestError | None = None) -> Result:
-        structured = None
-        if exc is not None and "outputSchema" not in self.descriptor:
-            error = error_fields(exc)
-            if isinstance(exc, UpstreamStatusError) and exc.body is not None:
-                error["upstreamBody"] = exc.body
-            structured = {"error": error}
+        """An ``isError`` result; a request error's problem document (the members REST answers with) is
+        its ``structuredContent.error``. Clients check only successful results against ``outputSchema``."""
+        structured = None if exc is None else {"error": Problem.of(exc).body()}
         return tool_result(text, structured, is_error=True)
 
 

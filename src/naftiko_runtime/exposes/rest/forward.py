@@ -1,15 +1,19 @@
 """A forward resource: the request goes on to a consumed namespace, trusted headers only, with that
-consumer's fixed parameters and credentials (:meth:`~naftiko_runtime.consumes.http.HttpConsumer.forward`)."""
+consumer's fixed parameters and credentials (:meth:`~naftiko_runtime.consumes.http.HttpConsumer.forward`).
+
+A success passes through as the upstream sent it; a failure status follows the one error contract of every
+route (a problem document carrying ``upstreamStatus`` and ``upstreamBody``).
+"""
 
 from __future__ import annotations
 
 import logging
-import math
 
 from starlette.requests import Request
 
 from ...consumes.http import HttpConsumer
 from ...engine import Outcome, Runtime
+from ...engine.responses import status_error
 from ...errors import RequestError
 from ...observability.context import note_operation
 from ...spec import model as m
@@ -51,8 +55,7 @@ class Forward:
         query = request.scope.get("query_string", b"").decode("latin-1")
         body = await read_body(request)
         response = await self.consumer.forward(request.method, tail, headers, body, query=query)
+        if response.status >= 400:
+            raise status_error(self.consumer.forward_name, response, self.runtime.redact)
         outcome = Outcome(response.status, raw=response.body, content_type=response.content_type or None)
-        extra = None
-        if response.retry_after is not None:  # an upstream 429 or 503 says when to come back
-            extra = {"Retry-After": str(max(1, math.ceil(response.retry_after)))}
-        return outcome_response(outcome, self.runtime.redact, extra)
+        return outcome_response(outcome, self.runtime.redact)

@@ -155,7 +155,11 @@ def _operation(
                 "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}},
             }
     if calls_upstream:
-        responses["4XX"] = {"description": "The upstream's client error, passed through with its own body."}
+        responses["4XX"] = {
+            "description": "The upstream refused the caller's request: its status, with upstreamStatus and "
+            "the upstream's own body (upstreamBody).",
+            "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}},
+        }
     if op.responses:  # the declared ones, over the defaults (a declared success replaces the default's)
         contracts = {c.status: _contract(c) for c in op.responses}
         if any(status.startswith("2") for status in contracts):

@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from ...binds import Redactor
 from ...engine import Outcome
-from ...errors import RequestError, UpstreamStatusError
+from ...errors import RequestError
 from ...formats.json import dumps
 from ...problem import Problem, ProblemResponse
 
@@ -60,9 +60,7 @@ def problem(
 
 
 def error_response(exc: RequestError, redact: Redact) -> Responder:
-    """The response for a failed call: an upstream 4xx with a JSON body passes through as is."""
-    if isinstance(exc, UpstreamStatusError) and 400 <= exc.upstream_status < 500 and exc.body is not None:
-        return JsonResponse(exc.body, status_code=exc.upstream_status, headers=exc.headers, redact=redact)
+    """The response for a failed call: always a problem (an upstream's own error body is a member)."""
     return ProblemResponse(Problem.of(exc), redact)
 
 
