@@ -19,9 +19,9 @@ from ...errors import InvalidInputError, RequestError, TemplateError
 from ...formats.json import dumps, loads
 from ...problem import Problem
 from ...spec import model as m
+from ..schema import Check, Sources, Validator, compile_check, schema_problem
 from .blobs import read_binary, tool_block
-from .inputs import Sources
-from .schema import Check, Validator, compile_check, schema_problem, tool_descriptor
+from .schema import tool_descriptor
 
 #: a ``CallToolResult`` as it goes on the wire
 Result = dict[str, Any]

@@ -1,11 +1,15 @@
-"""The input schema of an MCP tool, derived once at build time from the capability's declarations.
+"""Input schemas, derived once at build time from the capability's declarations: an MCP tool's
+``inputSchema``, and what a REST operation's parameters and body take (its OpenAPI description and the
+checks its requests go through).
 
 A tool's ``inputParameters`` give a closed schema. Without them, the schema is derived from where the
 arguments go: each ``with`` reference (``tools.<name>`` or ``<namespace>.<name>``) becomes a property
 typed and described by the consumed parameter it feeds, and the consumed operation's path placeholders
 and required parameters that ``with`` leaves unfed become properties of their own name (arguments flow
 to the consumed operation by name). Everything is read from the spec model: the consumed operations as
-declared, not as compiled.
+declared, not as compiled. A REST operation's declared parameters take from the same derivation what
+they leave unsaid: an input an aggregate function or consumed operation requires is required, and its
+``enum``, ``items`` and description carry over.
 
 Every part of such a schema is built from typed model fields, so it is valid by construction, except a
 declared parameter's ``items``: the capability writes that JSON Schema itself, and it alone is checked
@@ -87,6 +91,63 @@ def derived_input_schema(
     return _object(
         {n: s for n, (s, _) in props.items()}, [n for n, (_, r) in props.items() if r], closed=False
     )
+
+
+def invocable_props(sources: Sources, invocable: m.Invocable) -> Props:
+    """What an invocable takes, by the names its caller passes: an aggregate function's declared (or
+    derived) inputs, or those of the consumed operation or steps it calls, seen through its ``with``."""
+    if invocable.ref is None:
+        return schema_props(derived_input_schema(sources, invocable))
+    fn = sources.document.aggregate_function(invocable.ref)
+    if fn is None:
+        return {}  # reported at load: the ref names no aggregate function
+    if fn.input_parameters is not None:
+        inner = schema_props(declared_input_schema(fn.input_parameters))
+    else:
+        inner = invocable_props(sources, fn.invocable)
+    return _layer(invocable.with_, invocable.prefixes, inner, keep_optional=True)
+
+
+#: a REST parameter with its derived schema and required-ness
+ExposedInput = tuple[m.ExposedInputParameter, dict[str, Any], bool]
+
+
+def exposed_inputs(
+    sources: Sources, params: Sequence[m.ExposedInputParameter], invocable: m.Invocable
+) -> list[ExposedInput]:
+    """A REST operation's declared parameters, each completed by what its invocable says of it."""
+    callee = invocable_props(sources, invocable) if params else {}
+    return [(p, *exposed_property(p, callee.get(p.name))) for p in params]
+
+
+def exposed_property(
+    p: m.ExposedInputParameter, callee: tuple[dict[str, Any], bool] | None
+) -> tuple[dict[str, Any], bool]:
+    """A REST parameter's schema and required-ness: as declared, completed by what its callee says of
+    the input of that name (``required`` when the parameter does not say; ``enum``, ``items`` and the
+    description when it has none)."""
+    schema: dict[str, Any] = {"type": p.type} if p.type in JSON_TYPES else {}
+    inherited, callee_required = callee if callee is not None else ({}, False)
+    same_type = inherited.get("type", p.type) == p.type
+    for key in ("enum", "items"):
+        if key in inherited and same_type:
+            schema[key] = inherited[key]
+    if p.type == "array" and "items" not in schema:
+        schema["items"] = {}
+    if p.pattern:
+        schema["pattern"] = p.pattern
+    description = p.description or inherited.get("description")
+    if description:
+        schema["description"] = description
+    if p.in_ == "path":
+        required = True
+    elif p.required is not None:
+        required = p.required
+    else:
+        required = callee_required
+    if required and p.type == "string" and p.in_ != "path":
+        schema["minLength"] = 1  # an empty value is no value (a path has no empty segment to match)
+    return schema, required
 
 
 def schema_props(schema: Mapping[str, Any]) -> Props:
