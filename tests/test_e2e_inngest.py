@@ -315,6 +315,7 @@ def test_rest_error_cases(workflow: dict[str, str]) -> None:
         # what the function declares required is required over REST too: no run starts without its key
         no_key = http.post("/v1/workflows/apps/shop/functions/welcome/invoke", json={"data": {}})
         assert no_key.status_code == 400 and no_key.json()["parameter"] == "idempotencyKey"
+        assert (no_key.json()["in"], no_key.json()["jsonPath"]) == ("body", "$.idempotencyKey")
         no_id = http.post("/v1/workflows/events", json={"name": "shop/user.signup"})
         assert no_id.status_code == 400 and no_id.json()["parameter"] == "id"
         bad_status = http.get("/v1/workflows/runs", params={"status": "SLEEPING"})
@@ -344,6 +345,7 @@ def test_rest_error_cases(workflow: dict[str, str]) -> None:
 
         no_name = http.post("/v1/workflows/events", json={"id": "x", "data": {}})
         assert no_name.status_code == 400 and no_name.json()["parameter"] == "name"
+        assert (no_name.json()["in"], no_name.json()["jsonPath"]) == ("body", "$.name")
 
 
 def test_rest_bad_event_key(standin: str) -> None:

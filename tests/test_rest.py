@@ -466,7 +466,7 @@ def test_openapi_document(api: httpx.Client) -> None:
         assert problem == {"$ref": "#/components/schemas/Problem"}
     assert doc["paths"]["/items/{key}"]["delete"]["responses"]["200"]["content"]["application/json"][
         "schema"
-    ] == {"type": "object", "properties": {"deleted": {"type": "string"}}}
+    ] == {"type": "object", "properties": {"deleted": {}}}  # a lone {{key}} keeps the input's own type
     body = doc["paths"]["/things"]["post"]["requestBody"]
     assert body["required"] is True
     assert body["content"]["application/json"]["schema"]["required"] == ["name", "size"]
@@ -547,3 +547,21 @@ def test_seed_keeps_serving_after_upstream_failures(
         _problem(malformed, 400)
         assert client.get("/openapi.json").status_code == 200
         assert len(client.get("/openapi.json").json()["paths"]) == 5
+
+
+@requires_shared
+def test_seed_trigger_without_its_body_is_refused_up_front_as_its_mcp_tool_refuses_it(
+    seed_doc: m.NaftikoDocument, serve_adapter: ServeAdapter
+) -> None:
+    # the upstream is not listening: a request that reached it would be a 502, not a 400
+    dead = f"http://127.0.0.1:{free_port()}"
+    with serve_rest(serve_adapter, seed_doc, SEED_ENV, {"inngest-workflow": dead}) as client:
+        body = _problem(client.post("/v1/workflows/trigger/k"), 400)
+        assert (body["parameter"], body["in"], body["jsonPath"]) == ("body", "body", "$")
+        body = _problem(client.post("/v1/workflows/trigger/k", json=["not", "an", "object"]), 400)
+        assert "must be a JSON object" in body["detail"] and body["jsonPath"] == "$"
+        post = client.get("/openapi.json").json()["paths"]["/v1/workflows/trigger/{eventkey}"]["post"]
+        request = post["requestBody"]
+        assert request["required"] is True
+        assert request["content"]["application/json"]["schema"]["type"] == "object"
+        assert [p["name"] for p in post["parameters"]] == ["eventkey"]  # fed by the path, nothing else

@@ -117,12 +117,21 @@ class InvalidInputError(RequestError):
     status = 400
     title = "Invalid input"
 
-    def __init__(self, detail: str, *, parameter: str | None = None, location: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        parameter: str | None = None,
+        location: str | None = None,
+        json_path: str | None = None,
+    ) -> None:
         ext: dict[str, Any] = {}
         if parameter is not None:
             ext["parameter"] = parameter
         if location is not None:
             ext["in"] = location
+        if json_path is not None:
+            ext["json_path"] = json_path  # where in the JSON body (or the argument) the fault is
         super().__init__(detail, **ext)
         self.parameter = parameter
 

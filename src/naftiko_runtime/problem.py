@@ -30,6 +30,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "detail": {"type": "string"},
         "parameter": {"type": "string", "description": "the input at fault"},
         "in": {"type": "string", "description": "where that input is read from"},
+        "jsonPath": {"type": "string", "description": "where in the JSON body the fault is"},
         "operation": {"type": "string", "description": "the consumed operation that failed"},
         "upstreamStatus": {"type": "integer", "description": "the status the upstream answered"},
         "upstreamBody": {

@@ -1,8 +1,8 @@
 """The REST adapter (``type: rest``): one plain ASGI app per adapter, with its OpenAPI description.
 
 Modules: ``app`` (build and serve), ``routes`` (raw-path routing), ``endpoint`` (one operation),
-``inputs`` (reading and coercing inputs), ``forward`` (proxy resources), ``responses`` (JSON, problems,
-request bodies), ``openapi`` (the description).
+``inputs`` (reading and coercing inputs), ``checks`` (what the readers leave to check), ``forward``
+(proxy resources), ``responses`` (JSON, problems, request bodies), ``openapi`` (the description).
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def build_rest_app(
         if forward is not None and group.forward is None:
             group.forward = Forward(runtime, forward, resource.path_template)
 
-    openapi = build_openapi(adapter, runtime.document, host=host, port=port)
+    openapi = build_openapi(adapter, runtime.document, host=host, port=port, bind_scopes=runtime.bind_scopes)
     document = json.dumps(openapi, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return RestApp(Routes(list(groups.values())), document, Pages(adapter.namespace, openapi))
 

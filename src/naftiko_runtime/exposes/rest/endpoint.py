@@ -16,8 +16,11 @@ from ...errors import InvalidInputError, RequestError
 from ...expressions import MISSING
 from ...observability.context import note_operation
 from ...spec import model as m
+from ..schema import Sources, exposed_inputs
 from .binary import BinaryResponse
+from .checks import Verify, compile_constraints, compile_implicit
 from .inputs import Call, Input, compile_input, declared_inputs, implicit_inputs, parse_json
+from .openapi import implicit_parameters, reads_request
 from .responses import Responder, TooLarge, error_response, outcome_response, problem, read_body, too_large
 
 log = logging.getLogger("naftiko.rest")
@@ -39,6 +42,8 @@ class Endpoint:
     #: a binary body's media type from the declared responses, and the adapter's size limit
     binary_media: str | None = None
     max_binary: int | None = None
+    #: what the readers leave to check (enums, array items; what implicit inputs must hold), or None
+    checks: Verify | None = None
 
     async def respond(self, request: Request, path_values: Sequence[str]) -> Responder:
         note_operation(self.label)
@@ -48,11 +53,12 @@ class Endpoint:
                 raise InvalidInputError(self.no_body, location="body")
             body = parse_json(raw) if self.reads_body else MISSING
             path = dict(zip(self.path_names, path_values, strict=True))
-            inputs = (
-                implicit_inputs(request, path, body, self.header_inputs)
-                if self.inputs is None
-                else declared_inputs(self.inputs, Call(request, path, body), self.bind_scopes)
-            )
+            if self.inputs is None:
+                inputs = implicit_inputs(request, path, body, self.header_inputs)
+            else:
+                inputs = declared_inputs(self.inputs, Call(request, path, body), self.bind_scopes)
+            if self.checks is not None:
+                self.checks.verify(inputs)
             outcome = await self.invocation.run(inputs)
         except RequestError as exc:
             return error_response(exc, self.redact)
@@ -86,7 +92,22 @@ def compile_endpoint(
     declared = m.effective_inputs(resource.input_parameters, op.input_parameters)
     body_count = sum(1 for p in declared if p.in_ == "body")
     environ = runtime.bindings.environ
-    inputs = tuple(compile_input(p, body_count == 1, environ) for p in declared) if declared else None
+    sources = Sources(runtime.document, runtime.bind_scopes)
+    derived = exposed_inputs(sources, declared, op.invocable)
+    inputs = (
+        tuple(
+            compile_input(p, body_count == 1, environ, required if reads_request(p) else None)
+            for p, _, required in derived
+        )
+        if declared
+        else None
+    )
+    checks: Verify | None
+    if inputs is not None:
+        schemas = {p.name: schema for p, schema, _ in derived if reads_request(p)}
+        checks = compile_constraints(inputs, schemas)
+    else:
+        checks = compile_implicit(implicit_parameters(sources, resource, op))
     reads_body = inputs is None or body_count > 0
     invocation = runtime.invocation(op.name or label, op.invocable)
     headers: tuple[str, ...] = ()
@@ -111,6 +132,7 @@ def compile_endpoint(
         no_body=no_body,
         binary_media=op.binary_media_type,
         max_binary=adapter.max_binary_size,
+        checks=checks,
     )
 
 

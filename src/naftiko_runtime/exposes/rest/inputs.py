@@ -1,6 +1,11 @@
 """A REST operation's inputs: the declared ``inputParameters`` (resource level, then operation level),
 read by ``in``, coerced to their ``type`` and checked for ``pattern`` and required-ness; or, for an
 operation that declares none, its path variables, the query parameters and the JSON body (as ``body``).
+
+Required-ness comes from the derivation the OpenAPI description shows (what the called function or
+operation requires counts). The readers check presence, type and pattern (what they leave to check:
+:mod:`.checks`). A rejection names the parameter, where it is read from and, in a JSON body, the JSONPath
+of the fault.
 """
 
 from __future__ import annotations
@@ -104,6 +109,17 @@ class Input:
     sole_body: bool = False  # body: the only body input takes the whole body when it has no field of its name
     static: Any = MISSING  # a `value` that is not a JSONPath overrides the request
     static_template: Template | None = None
+    at: str | None = None  # body: the JSONPath of the value, for messages
+
+    def invalid(self, why: str, below: str = "") -> InvalidInputError:
+        """The 400 naming this input, where it is read from and (in a body) the JSONPath of the fault."""
+        where = f" ({below}):" if below else ""
+        return InvalidInputError(
+            f"{self.in_} parameter '{self.name}'{where} {why}",
+            parameter=self.name,
+            location=self.in_,
+            json_path=None if self.at is None else self.at + below.removeprefix(self.name),
+        )
 
 
 class Call:
@@ -183,7 +199,18 @@ def check_patterns(params: Sequence[m.ExposedInputParameter]) -> Iterator[Check]
                 )
 
 
-def compile_input(p: m.ExposedInputParameter, sole_body: bool, environ: Mapping[str, str]) -> Input:
+def member_path(name: str) -> str:
+    """The JSONPath of a body member: ``$.name``, or ``$['odd name']``."""
+    return f"$.{name}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else f"$[{json.dumps(name)}]"
+
+
+def compile_input(
+    p: m.ExposedInputParameter,
+    sole_body: bool,
+    environ: Mapping[str, str],
+    required: bool | None = None,
+) -> Input:
+    """One declared input, compiled; ``required`` as derived (else as the parameter says)."""
     static: Any = MISSING
     static_template = None
     jsonpath = None
@@ -197,17 +224,21 @@ def compile_input(p: m.ExposedInputParameter, sole_body: bool, environ: Mapping[
             static = template.parts[0]
         else:
             static_template = template
+    at = None
+    if p.in_ == "body":
+        at = p.value if jsonpath is not None and p.value is not None else member_path(p.name)
     return Input(
         name=p.name,
         in_=p.in_,
         coerce=COERCE.get(p.type, _as_string),
-        required=p.in_ == "path" or p.required is True,
+        required=(p.in_ == "path" or p.required is True) if required is None else required,
         pattern=_pattern(p),
         many=p.type == "array",
         jsonpath=jsonpath,
         sole_body=sole_body,
         static=static,
         static_template=static_template,
+        at=at,
     )
 
 
@@ -263,22 +294,14 @@ def declared_inputs(
             value = READERS[p.in_](call, p)
         if value is MISSING or value is None or value == "":
             if p.required:
-                raise InvalidInputError(
-                    f"{p.in_} parameter '{p.name}' is required", parameter=p.name, location=p.in_
-                )
+                raise p.invalid("is required")
             inputs.pop(p.name, None)
             continue
         if p.pattern is not None and isinstance(value, (str, int, float)):
             if not p.pattern.search(to_text(value)):
-                raise InvalidInputError(
-                    f"{p.in_} parameter '{p.name}' does not match the pattern {p.pattern.pattern}",
-                    parameter=p.name,
-                    location=p.in_,
-                )
+                raise p.invalid(f"does not match the pattern {p.pattern.pattern}")
         try:
             inputs[p.name] = p.coerce(value)
         except _Bad as bad:
-            raise InvalidInputError(
-                f"{p.in_} parameter '{p.name}' must be {bad.args[0]}", parameter=p.name, location=p.in_
-            ) from None
+            raise p.invalid(f"must be {bad.args[0]}") from None
     return inputs
