@@ -232,7 +232,12 @@ def test_seed_invalid_arguments_never_reach_the_upstream(seed: tuple[str, Upstre
             text_of(wrong)
             == "Invalid arguments for trigger-workflow: argument 'eventKey': 7 is not of type 'string'"
         )
-        assert missing.structured_content is None  # an outputSchema is advertised: no error object
+        # the same problem document a REST caller gets, naming the argument and where it is
+        error = missing.structured_content["error"]  # type: ignore[index]
+        assert (error["status"], error["type"]) == (400, "urn:naftiko:problem:invalid-input")
+        assert (error["parameter"], error["in"], error["jsonPath"]) == ("runId", "arguments", "$.runId")
+        error = wrong.structured_content["error"]  # type: ignore[index]
+        assert (error["parameter"], error["jsonPath"]) == ("eventKey", "$.eventKey")
 
     run(go)
 

@@ -19,7 +19,7 @@ from ...errors import InvalidInputError, RequestError, TemplateError
 from ...formats.json import dumps, loads
 from ...problem import Problem
 from ...spec import model as m
-from ..schema import Check, Sources, Validator, compile_check, schema_problem
+from ..schema import Check, Sources, Validator, compile_check, schema_problem, violation
 from .blobs import read_binary, tool_block
 from .schema import tool_descriptor
 
@@ -82,9 +82,13 @@ class Tool:
 
     async def call(self, arguments: Mapping[str, Any]) -> Result:
         if not self.check(arguments):
-            problem = schema_problem(self.validator, arguments)
-            if problem is not None:
-                return self._error(f"Invalid arguments for {self.name}: {problem}")
+            found = violation(self.validator, arguments)
+            if found is not None:
+                text = found.text("argument")
+                where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in found.where)
+                at = where if found.where else (f"$.{found.member}" if found.member else None)
+                invalid = InvalidInputError(text, parameter=found.member, location="arguments", json_path=at)
+                return self._error(f"Invalid arguments for {self.name}: {text}", invalid)
         inputs = {**{k: v for k, v in self.defaults.items() if k not in arguments}, **arguments}
         try:
             outcome = await self.invocation.run(inputs)

@@ -38,9 +38,8 @@ class Constraints:
         found = violation(self.validator, values)
         if found is None:
             return  # the two implementations differ (e.g. 1.0 as an integer): the interpreter rules
-        message, where, _ = found
-        p = self.inputs[str(where[0])]
-        raise p.invalid(message, format_where(where) if len(where) > 1 else "")
+        p = self.inputs[str(found.member)]
+        raise p.invalid(found.message, format_where(found.where) if len(found.where) > 1 else "")
 
 
 def compile_constraints(

@@ -2,7 +2,15 @@
 ``inputSchema``, a REST operation's parameters and body), output schemas (a REST response, an MCP tool's
 ``outputSchema``) and the compiled checks of values against them."""
 
-from .check import Check, Validator, compile_check, format_where, schema_problem, violation
+from .check import (
+    Check,
+    Validator,
+    Violation,
+    compile_check,
+    format_where,
+    schema_problem,
+    violation,
+)
 from .inputs import (
     JSON_TYPES,
     ExposedInput,
@@ -24,6 +32,7 @@ __all__ = [
     "Props",
     "Sources",
     "Validator",
+    "Violation",
     "compile_check",
     "declared_input_schema",
     "derived_input_schema",

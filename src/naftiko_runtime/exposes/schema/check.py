@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import fastjsonschema
 
@@ -96,17 +96,27 @@ def _keywords(node: Any) -> set[str]:
 def schema_problem(validator: Validator, instance: Any, noun: str = "argument") -> str | None:
     """The most relevant violation of ``instance``, naming the ``noun`` and the rule; None when valid."""
     found = violation(validator, instance)
-    if found is None:
-        return None
-    text, where, more = found
-    if where:
-        text = f"{noun} '{format_where(where)}': {text}"
-    return text + (f" (and {more} more)" if more else "")
+    return None if found is None else found.text(noun)
 
 
-def violation(validator: Validator, instance: Any) -> tuple[str, tuple[str | int, ...], int] | None:
-    """The most relevant violation of ``instance``: its message, where in the instance, and how many other
-    violations there are; None when valid."""
+class Violation(NamedTuple):
+    """The most relevant way an instance breaks a schema."""
+
+    message: str
+    #: where in the instance (empty: the instance itself, e.g. a required member it lacks)
+    where: tuple[str | int, ...]
+    #: how many other violations there are
+    others: int
+    #: the top-level member at fault: the first step of ``where``, or the required member that is missing
+    member: str | None
+
+    def text(self, noun: str) -> str:
+        text = f"{noun} '{format_where(self.where)}': {self.message}" if self.where else self.message
+        return text + (f" (and {self.others} more)" if self.others else "")
+
+
+def violation(validator: Validator, instance: Any) -> Violation | None:
+    """The most relevant violation of ``instance``; None when valid."""
     from jsonschema.exceptions import best_match
 
     errors = list(validator.validator.iter_errors(instance))
@@ -117,7 +127,12 @@ def violation(validator: Validator, instance: Any) -> tuple[str, tuple[str | int
         # "X or null" (a nullable output): say what X wants rather than "not valid under any schema"
         concrete = [e for e in best.context if e.schema != {"type": "null"}]
         best = best_match(concrete) if concrete else best
-    return _clip(best.message, 200), tuple(best.absolute_path), len(errors) - 1
+    where = tuple(best.absolute_path)
+    member = str(where[0]) if where else None
+    names, held = best.validator_value, best.instance
+    if member is None and best.validator == "required" and isinstance(names, list) and isinstance(held, dict):
+        member = next((str(n) for n in names if n not in held), None)
+    return Violation(_clip(best.message, 200), where, len(errors) - 1, member)
 
 
 def format_where(where: tuple[str | int, ...]) -> str:
@@ -132,4 +147,12 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["Check", "Validator", "compile_check", "format_where", "schema_problem", "violation"]
+__all__ = [
+    "Check",
+    "Validator",
+    "Violation",
+    "compile_check",
+    "format_where",
+    "schema_problem",
+    "violation",
+]
