@@ -260,6 +260,16 @@ def test_declared_inputs_are_read_coerced_and_passed_through_with(api: httpx.Cli
     assert body["trace"] == "trace-abc-1"
 
 
+@pytest.mark.parametrize(("value", "sent"), [("{}", ["{}"]), ("[x", ["[x"]), ('["a","b"]', ["a", "b"])])
+def test_an_array_query_value_is_json_only_when_it_is_a_json_array(
+    api: httpx.Client, value: str, sent: list[str]
+) -> None:
+    # the document allows any item, so a value that only looks like JSON is one item, not a 400
+    response = api.get("/items/abc-1", params={"limit": "1", "tags": value})
+    assert response.status_code == 200, response.text
+    assert parse_qs(response.json()["query"])["tags"] == sent
+
+
 @pytest.mark.parametrize(
     ("path", "params", "headers", "parameter", "where", "message"),
     [

@@ -71,12 +71,16 @@ def _as_boolean(value: Any) -> Any:
 
 
 def _as_json(kind: type, expected: str) -> Callable[[Any], Any]:
+    opening = "[" if kind is list else "{"
+
     def coerce(value: Any) -> Any:
-        if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+        if isinstance(value, str) and value.lstrip().startswith(opening):
             try:
                 value = json.loads(value)
             except ValueError:
-                raise _Bad(expected) from None
+                if kind is not list:
+                    raise _Bad(expected) from None
+                # not JSON: a value of a comma-separated list that happens to start with "["
         if isinstance(value, kind):
             return value
         if kind is list and isinstance(value, str):
