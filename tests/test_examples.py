@@ -92,10 +92,13 @@ def test_api_key_example_sends_the_bound_key_and_reshapes_the_answer(serve_files
                 environ={"WEATHER_API_KEY": key},
             ) as adapters:
                 response = httpx.get(_urls(adapters)["weather-rest"] + "/weather/Paris")
-            assert response.is_success == accepted, response.text  # a refused key is an error status
             assert key not in response.text  # a bound value never reaches a caller
             if accepted:
                 assert response.json() == {"city": "Paris", "celsius": 11.5, "conditions": "Light rain"}
+            else:  # the server's own credential was refused: the server's fault, not the caller's
+                problem = response.json()
+                assert response.status_code == 502 and problem["upstreamStatus"] == 401, response.text
+                assert problem["upstreamBody"] == {"error": "invalid API key"}
     assert seen == [API_KEY, "wrong-key"]
 
 
