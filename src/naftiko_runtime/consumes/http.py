@@ -154,8 +154,9 @@ class BoundOperation:
             data, content_type = params_body(out.body_values, self.single_body_param)
         if content_type is not None and "Content-Type" not in out.headers:
             out.headers["Content-Type"] = content_type
-        response = await consumer.dispatch(
-            self, out, path, self.static_query, data, full_scopes, repeatable=repeatable, stream=stream
+        url = consumer.address(out, path, self.static_query, full_scopes)
+        response = await consumer.send(
+            self, url, out.headers, data, out.middlewares, repeatable=repeatable, stream=stream
         )
         if response.stream is not None:
             response.stream.declared_limit = self.spec.max_binary_size
@@ -241,8 +242,9 @@ class HttpConsumer(Upstream):
         suffix = "" if path is None else "/" + path
         target = _Forwarded(method, self.forward_name)
         repeatable = method.upper() in SAFE_METHODS
-        response = await self.dispatch(
-            target, out, suffix, query, body or None, self.bind_scopes, repeatable=repeatable
+        url = self.address(out, suffix, query, self.bind_scopes)
+        response = await self.send(
+            target, url, out.headers, body or None, out.middlewares, repeatable=repeatable
         )
         # passed through as it is, but not as what it is not: a body labelled JSON must be JSON (a failure
         # status is the caller's to report, whatever its body)
@@ -258,26 +260,12 @@ class HttpConsumer(Upstream):
                 ) from None
         return response
 
-    async def dispatch(
-        self,
-        op: SendTarget,
-        out: Outgoing,
-        path: str,
-        query: str,
-        data: Any,
-        scopes: Scopes,
-        *,
-        repeatable: bool = False,
-        stream: bool = False,
-    ) -> UpstreamResponse:
-        """Add credentials, cookies and the query to an assembled request, and send it."""
+    def address(self, out: Outgoing, path: str, query: str, scopes: Scopes) -> str:
+        """Add credentials and cookies to an assembled request; return its URL, with the query."""
         if self.credentials is not None:
             self.credentials.apply(out, scopes)
         if out.cookies:
             out.headers["Cookie"] = "; ".join(out.cookies)
         if out.query:
             query = (query + "&" if query else "") + "&".join(out.query)
-        url = self.base + path + ("?" + query if query else "")
-        return await self.send(
-            op, url, out.headers, data, out.middlewares, repeatable=repeatable, stream=stream
-        )
+        return self.base + path + ("?" + query if query else "")
