@@ -10,7 +10,6 @@ breaker). :meth:`HttpConsumer.forward` is the public way to proxy a request to t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -28,6 +27,7 @@ from ..errors import (
 )
 from ..expressions import MISSING, Template, compile_path, compile_template
 from ..formats import STREAMED
+from ..formats.json import loads
 from ..spec import model as m
 from .auth import compile_auth
 from .body import BODY, params_body
@@ -250,7 +250,7 @@ class HttpConsumer(Upstream):
         # status is the caller's to report, whatever its body)
         if response.status < 400 and "json" in response.content_type.lower() and response.body.strip():
             try:
-                json.loads(response.body)
+                loads(response.body)
             except ValueError:
                 raise UpstreamPayloadError(
                     f"{self.forward_name} answered HTTP {response.status} with "

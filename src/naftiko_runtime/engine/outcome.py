@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..consumes.stream import BinaryBody
+from ..formats.json import loads
 
 #: the name scopes templates read: the binds, then the invocation's arguments
 Scopes = Sequence[Mapping[str, Any]]
@@ -30,5 +30,5 @@ class Outcome:
     def value(self) -> Any:
         """The JSON value, parsing a passed-through body when needed (``None`` for empty or non-JSON)."""
         if self.raw is not None:
-            return json.loads(self.raw) if self.raw_json else None
+            return loads(self.raw) if self.raw_json else None
         return self.data
