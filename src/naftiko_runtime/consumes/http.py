@@ -27,7 +27,7 @@ from ..errors import (
 )
 from ..expressions import MISSING, Template, compile_path, compile_template
 from ..formats import STREAMED
-from ..formats.json import loads
+from ..formats.json import valid
 from ..spec import model as m
 from .auth import compile_auth
 from .body import BODY, params_body
@@ -248,16 +248,15 @@ class HttpConsumer(Upstream):
         )
         # passed through as it is, but not as what it is not: a body labelled JSON must be JSON (a failure
         # status is the caller's to report, whatever its body)
-        if response.status < 400 and "json" in response.content_type.lower() and response.body.strip():
-            try:
-                loads(response.body)
-            except ValueError:
+        body = response.body
+        if response.status < 400 and "json" in response.content_type.lower() and body.strip():
+            if not valid(body):
                 raise UpstreamPayloadError(
                     f"{self.forward_name} answered HTTP {response.status} with "
                     f"{response.content_type.split(';')[0]} that is not JSON: "
                     f"{response.text_excerpt(self.redact, 120)}",
                     operation=self.forward_name,
-                ) from None
+                )
         return response
 
     def address(self, out: Outgoing, path: str, query: str, scopes: Scopes) -> str:

@@ -15,7 +15,7 @@ from .. import formats
 from ..binds import Redactor
 from ..consumes.http import BoundOperation, HttpConsumer, UpstreamResponse
 from ..errors import SpecFileError, UpstreamPayloadError, UpstreamStatusError
-from ..formats.json import loads
+from ..formats.json import valid
 from ..spec import model as m
 from ..spec.findings import format_path
 
@@ -29,11 +29,7 @@ def looks_json(content_type: str, body: bytes) -> bool:
 
 def parses(body: bytes) -> bool:
     """Whether a body passed through as JSON is JSON: a malformed one is a payload error, not a 200."""
-    try:
-        loads(body)
-    except (ValueError, RecursionError):
-        return False
-    return True
+    return valid(body)
 
 
 #: the most of an upstream's error body a caller gets back (characters of its JSON or text)
