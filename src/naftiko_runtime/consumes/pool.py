@@ -10,6 +10,7 @@ connection says whether the request ever left.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from yarl import URL
 
 from ..errors import UpstreamTimeoutError, UpstreamUnavailableError
 from ..observability.context import note_upstream_status
+from .deadlines import Deadlines
 from .oauth2 import OAuthError
 from .resilience import Policy, parse_retry_after, remaining
 from .send import MIN_ATTEMPT, SendTarget, UpstreamResponse
@@ -44,7 +46,9 @@ class Pool:
         # the pool is as large as the gate: a call that got a slot never waits for a connection
         connector = aiohttp.TCPConnector(limit=policy.limit, ttl_dns_cache=300, keepalive_timeout=30)
         t = self.timeouts
-        timeout = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, sock_read=t.read)
+        # no ``total`` on the session: a first attempt's budget is kept by :class:`~.deadlines.Deadlines`
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=t.connect, sock_read=t.read)
+        self.deadlines = Deadlines(t.total)
         # no skip_auto_headers: aiohttp rebuilds header maps on every request when it is set (measured:
         # about 10% of a proxied call); the runtime's own User-Agent replaces aiohttp's instead
         # no cookie jar: the pool serves every caller, so a cookie one caller's call brought back must
@@ -57,6 +61,7 @@ class Pool:
         )
 
     async def close(self) -> None:
+        self.deadlines.close()
         await self.session.close()
 
     @staticmethod
@@ -79,8 +84,11 @@ class Pool:
         t = self.timeouts
         budget = max(remaining(deadline), MIN_ATTEMPT)
         kwargs: dict[str, Any] = {"headers": headers, "data": data, "allow_redirects": False}
-        if budget < t.total - 0.01:  # a retry, or a caller's deadline: less than the session's own limit
+        watch = None
+        if stream or budget < t.total - 0.01:  # a retry, a caller's deadline, a body read later
             kwargs["timeout"] = aiohttp.ClientTimeout(total=budget, sock_connect=t.connect, sock_read=t.read)
+        else:
+            watch = self.deadlines.watch()
         if middlewares:
             kwargs["middlewares"] = tuple(middlewares)
         if data is None and op.method in _BODY_METHODS and "Content-Type" not in headers:
@@ -93,6 +101,13 @@ class Pool:
                 body = await resp.read()
                 note_upstream_status(resp.status)
                 return _answer(resp, body)
+        except asyncio.CancelledError as exc:
+            if watch is None or not watch.timed_out():
+                raise
+            raise UpstreamTimeoutError(
+                f"{op.qualified}: {self.origin} did not answer within {t.total:g} s{queued}",
+                operation=op.qualified,
+            ) from exc
         except OAuthError as exc:
             raise UpstreamUnavailableError(f"{op.qualified}: {exc}", operation=op.qualified) from exc
         except aiohttp.SocketTimeoutError as exc:
@@ -124,6 +139,9 @@ class Pool:
                 f"{op.qualified}: request to {self.origin} failed ({type(exc).__name__})",
                 operation=op.qualified,
             ) from exc
+        finally:
+            if watch is not None:
+                self.deadlines.end(watch)
 
     async def _open(self, op: SendTarget, url: str, kwargs: dict[str, Any]) -> UpstreamResponse:
         """The response with its body left open (a failure status is read, up to :data:`ERROR_BODY`)."""
