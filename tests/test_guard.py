@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -242,6 +243,26 @@ def test_request_heads_over_the_limits_are_431(served: int) -> None:
         answer = _raw(served, b"GET /items/1 HTTP/1.1\r\nHost: localhost\r\n" + head + b"\r\n")
         assert answer.startswith(b"HTTP/1.1 431 ") and b"application/problem+json" in answer
     assert httpx.get(f"http://127.0.0.1:{served}/items/1").status_code == 200
+
+
+def test_a_large_body_sent_with_its_head_is_not_taken_for_a_large_head(served: int) -> None:
+    body = json.dumps({"blob": "a" * 300_000}).encode()  # under the body limit, over the head's
+    head = b"POST /items/1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+    head += b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+    answer = _raw(served, head + body)  # one write: the server reads head and body together
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+    assert b'"blob"' in answer  # the echo upstream got the body
+
+
+def test_a_head_over_the_limit_is_431_however_it_arrives(served: int) -> None:
+    with socket.create_connection(("127.0.0.1", served), timeout=5) as sock:
+        sock.sendall(b"GET /items/1 HTTP/1.1\r\nHost: localhost\r\nX-Big: ")
+        with contextlib.suppress(OSError):  # the server may refuse and close before the last write
+            for _ in range(protocol.MAX_HEAD_BYTES // 4096 + 2):  # in many small writes
+                sock.sendall(b"a" * 4096)
+                time.sleep(0.001)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 431 ")
 
 
 def test_silent_and_slow_connections_are_closed_after_the_head_timeout(served: int) -> None:

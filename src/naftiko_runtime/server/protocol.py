@@ -38,7 +38,9 @@ def limited_httptools() -> type[asyncio.Protocol]:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class LimitedHttpTools(HttpToolsProtocol):
+        #: bytes of a head still incomplete after a read (from data_received), and of the parsed parts
         _head_bytes = 0
+        _head_size = 0
         _head_lines = 0
         _in_head = True
         _head_timer: asyncio.TimerHandle | None = None
@@ -54,29 +56,25 @@ def limited_httptools() -> type[asyncio.Protocol]:
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
-            if self._in_head:
-                self._head_bytes += len(data)
-                if self._head_bytes > MAX_HEAD_BYTES + 64 * 1024:  # far past it: stop parsing now
-                    self._refuse()
-                    return
             super().data_received(data)
+            # counted after parsing: a read that completed the head may carry the body too, which is no
+            # part of it; a read that did not was all head (a read is at most the loop's buffer)
+            if self._in_head and not self.transport.is_closing():
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    self._refuse()
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._in_head, self._head_lines = True, 0
+            self._in_head, self._head_lines, self._head_size, self._head_bytes = True, 0, 0, 0
             self._head_began = self.loop.time()
             if self._head_timer is None:
                 self._arm(HEAD_TIMEOUT)
 
-        def on_url(self, url: bytes) -> None:
-            if len(self.url) + len(url) > MAX_HEAD_BYTES:
-                self._refuse()
-                return
-            super().on_url(url)
-
         def on_header(self, name: bytes, value: bytes) -> None:
             self._head_lines += 1
-            if self._head_lines > MAX_HEADERS or self._head_bytes > MAX_HEAD_BYTES:
+            self._head_size += len(name) + len(value)
+            if self._head_lines > MAX_HEADERS or self._head_size > MAX_HEAD_BYTES:
                 self._refuse()
                 return
             super().on_header(name, value)
@@ -84,9 +82,12 @@ def limited_httptools() -> type[asyncio.Protocol]:
         def on_headers_complete(self) -> None:
             if self.transport.is_closing():
                 return
+            if self._head_size + len(self.url) > MAX_HEAD_BYTES:
+                self._refuse()
+                return
             # the timer stays armed: re-arming it for every request of a keep-alive connection would
             # cost more than the request's own parsing; when it fires it looks at the head in progress
-            self._in_head, self._head_bytes = False, 0
+            self._in_head = False
             super().on_headers_complete()
 
         def _refuse(self) -> None:
