@@ -79,8 +79,10 @@ def _server_class() -> type[uvicorn.Server]:
 
 
 def uvicorn_server(app: Any, **options: Any) -> uvicorn.Server:
-    """A uvicorn server for ``app``: no logging of its own (the access log is ours), a gentle shutdown, and
-    no WebSocket protocol (no adapter speaks it; uvicorn would import a WebSocket library for nothing)."""
+    """A uvicorn server for ``app``: no logging of its own (the access log is ours), a gentle shutdown, no
+    WebSocket protocol (no adapter speaks it; uvicorn would import a WebSocket library for nothing), and
+    no proxy-header middleware: nothing in the runtime reads the client address or the scheme it would
+    rewrite from ``X-Forwarded-*``, and it would look at every request's headers for them."""
     import uvicorn
 
     options.setdefault("lifespan", "auto")
@@ -88,6 +90,7 @@ def uvicorn_server(app: Any, **options: Any) -> uvicorn.Server:
         app,
         **protocol_options(http_protocol()),
         ws="none",
+        proxy_headers=False,
         log_config=None,
         access_log=False,
         server_header=False,
