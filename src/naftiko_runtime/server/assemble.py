@@ -120,8 +120,9 @@ def build_app(
     if access.wanted():  # no access log and no observer: no per-request bookkeeping
         app = access.AccessLog(app, adapter.namespace or adapter.type)
     name = adapter.namespace or adapter.type
+    keys = any(c.policy.idempotency_key for c in runtime.consumers.values())
     settings = GuardSettings(
-        name, adapter.type, host, port, allow_hosts, max_in_flight, draining or Draining()
+        name, adapter.type, host, port, allow_hosts, max_in_flight, draining or Draining(), keys
     )
     return Guard(app, settings)
 

@@ -10,22 +10,28 @@
 - **Bodies**: a request body must be ``application/json`` (or ``+json``) on REST adapters (415: forms and
   ``text/plain`` are what a page can send without asking); a declared ``Content-Length`` over the limit is
   413 before anything is read, and the body is drained (up to a bound) so the answer reaches the client.
-- **Idempotency**: the caller's ``Idempotency-Key`` is noted for the consumers (the base of the keys they
-  fill in), and the keys filled in are returned in an ``Idempotency-Key`` response header.
-- **Shutdown**: once it begins every response carries ``Connection: close``; a request still running when
-  the grace period ends is answered 503 (problem+json) instead of a bare 500.
+- **Idempotency** (where a consumer fills in keys, ``GuardSettings.keys``): the caller's
+  ``Idempotency-Key`` is noted for the consumers (the base of the keys they fill in), and the keys
+  filled in are returned in an ``Idempotency-Key`` response header.
+- **Shutdown**: once it begins every response carries ``Connection: close`` (uvicorn adds it to the
+  responses in flight then, the guard to those that begin after); a request still running when the grace
+  period ends is answered 503 (problem+json) instead of a bare 500.
+
+What is not needed is not done: a request costs a look at a few headers and the in-flight count; the
+request context and the wrapped ``send`` come only with idempotency keys or a shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..observability.context import close_request, current_request, open_request
+from ..observability.context import RequestContext, close_request, current_request, open_request
 from ..problem import Problem, ProblemResponse
 
 log = logging.getLogger("naftiko")
@@ -58,6 +64,8 @@ class GuardSettings:
     allow_hosts: Sequence[str] = ()
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     draining: Draining = field(default_factory=Draining)
+    #: a consumer behind the adapter fills in idempotency keys (its policy names the field)
+    keys: bool = False
 
 
 def allowed_hosts(host: str, allow: Sequence[str]) -> frozenset[str]:
@@ -114,36 +122,25 @@ class Guard:
                 await _drain(receive)
             return
         self.in_flight += 1
-        context = current_request()
         token = None
-        if context is None:
-            context, token = open_request(settings.adapter)
-        key = headers.get("idempotency-key", "")
-        if key and len(key) <= 200 and key.isprintable():
-            context.idempotency_key = key
-        started = False
-
-        async def guarded_send(message: Any) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                extra = []
-                if context is not None and context.sent_keys:
-                    extra.append((b"idempotency-key", ", ".join(context.sent_keys).encode("latin-1")))
-                if settings.draining.started:
-                    extra.append((b"connection", b"close"))
-                if extra:
-                    message = {**message, "headers": [*message.get("headers", ()), *extra]}
-            await send(message)
-
+        if settings.keys:
+            context = current_request()
+            if context is None:
+                context, token = open_request(settings.adapter)
+            key = headers.get("idempotency-key", "")
+            if key and len(key) <= 200 and key.isprintable():
+                context.idempotency_key = key
+            send = _adding_headers(send, context, settings.draining)
+        elif settings.draining.started:
+            send = _adding_headers(send, None, settings.draining)
         try:
-            await self.app(scope, receive, guarded_send)
+            await self.app(scope, receive, send)
         except asyncio.CancelledError:
             if not settings.draining.started:
                 raise
             # the grace period is over: answer what can still be answered, and end the request here
-            if not started:
-                detail = "the server is shutting down and this request did not finish within its grace period"
+            detail = "the server is shutting down and this request did not finish within its grace period"
+            with contextlib.suppress(RuntimeError):  # the server refuses a second start: it had begun
                 await self._answer(send, 503, "Shutting down", detail, [(b"retry-after", b"1")])
         finally:
             self.in_flight -= 1
@@ -196,6 +193,23 @@ class Guard:
         head += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": head})
         await send({"type": "http.response.body", "body": body})
+
+
+def _adding_headers(send: Any, context: RequestContext | None, draining: Draining) -> Any:
+    """``send`` adding the idempotency keys filled in and, once shutdown began, ``Connection: close``."""
+
+    async def guarded_send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            extra = []
+            if context is not None and context.sent_keys:
+                extra.append((b"idempotency-key", ", ".join(context.sent_keys).encode("latin-1")))
+            if draining.started:
+                extra.append((b"connection", b"close"))
+            if extra:
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+        await send(message)
+
+    return guarded_send
 
 
 async def _drain(receive: Any) -> None:
