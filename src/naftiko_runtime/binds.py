@@ -81,7 +81,9 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._pattern: re.Pattern[str] | None = None
         self._needles: tuple[str, ...] = ()
-        self._needles_b: tuple[bytes, ...] = ()
+        #: the forms' UTF-8 bytes read as Latin-1 (a body is searched as Latin-1 text: the same bytes
+        #: match, and ``str`` search is about twice as fast as ``bytes``), without those holding another
+        self._probes: tuple[str, ...] = ()
         self.update(secrets)
 
     def update(self, secrets: Iterable[str]) -> None:
@@ -95,7 +97,8 @@ class Redactor:
         self._pattern = re.compile("|".join(re.escape(k) for k in ordered)) if ordered else None
         # plain substring tests come first: far cheaper than the regex on text that holds no secret
         self._needles = tuple(ordered)
-        self._needles_b = tuple(k.encode("utf-8") for k in ordered)
+        forms = [k.encode("utf-8").decode("latin-1") for k in ordered]
+        self._probes = tuple(f for f in forms if not any(o != f and o in f for o in forms))
 
     def __call__(self, text: str) -> str:
         if self._pattern is None or not text or not any(n in text for n in self._needles):
@@ -104,8 +107,9 @@ class Redactor:
 
     def bytes(self, body: bytes) -> bytes:
         """The same for a UTF-8 body; a body holding no secret is returned as is, without decoding."""
-        for needle in self._needles_b:  # a loop of substring tests: quicker than a regex or any()
-            if needle in body:
+        text = body.decode("latin-1")  # never fails, and costs a copy
+        for probe in self._probes:  # a loop of substring tests: quicker than a regex or any()
+            if probe in text:
                 return self(body.decode("utf-8", "replace")).encode("utf-8")
         return body
 
