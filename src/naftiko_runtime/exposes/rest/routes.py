@@ -114,7 +114,6 @@ class Routes:
         self.static: dict[tuple[str, ...], list[Group]] = {}
         self.dynamic: dict[int, list[Group]] = {}
         self.greedy: list[Group] = []
-        in_order: list[Group] = []
         for group in groups:
             if group.greedy:
                 self.greedy.append(group)
@@ -122,8 +121,10 @@ class Routes:
                 self.static.setdefault(cast(tuple[str, ...], group.segments), []).append(group)
             else:
                 self.dynamic.setdefault(len(group.segments), []).append(group)
-                in_order.append(group)
-        self.quick, self.alternatives = _one_pattern(in_order)
+        #: for paths without escapes: the literal paths by their text, and one pattern per segment count
+        #: (only routes of a path's own length can match it; each list is in declaration order)
+        self.static_text = {"/".join(k): v for k, v in self.static.items()}
+        self.quick = {n: _one_pattern(same) for n, same in self.dynamic.items()}
 
     def match(self, scope: Scope) -> tuple[Group, list[str]] | list[str] | None:
         """The group and its path values; else the methods the path allows (405); else None (404)."""
@@ -155,16 +156,20 @@ class Routes:
     def _quick(self, text: str, method: str) -> tuple[Group, list[str]] | None:
         """The common case in one step: a path without escapes, answered by a route with this method (the
         same precedence as :meth:`walk`; anything else, 405s included, goes the long way)."""
-        segments = split(text)
-        for group in self.static.get(tuple(segments), ()):
+        if text.startswith("/"):
+            text = text[1:]
+        if text.endswith("/"):
+            text = text[:-1]
+        for group in self.static_text.get(text, ()):
             if method in group.endpoints or group.forward is not None:
                 return group, []
-        if self.quick is None:
+        pattern, alternatives = self.quick.get(text.count("/") + 1 if text else 0, (None, {}))
+        if pattern is None:
             return None
-        found = self.quick("/".join(segments))
+        found = pattern(text)
         if found is None or found.lastgroup is None:
             return None
-        group, first, last = self.alternatives[found.lastgroup]
+        group, first, last = alternatives[found.lastgroup]
         if method in group.endpoints or group.forward is not None:
             return group, list(found.groups()[first:last])
         return None
