@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -21,7 +21,6 @@ from multidict import CIMultiDict
 from ..errors import UpstreamTimeoutError, UpstreamUnavailableError
 from ..observability import hooks
 from ..observability.context import RequestContext, current_request
-from ..observability.hooks import observed_upstream
 from .resilience import FAILURE_STATUSES, RETRY_STATUSES, Breaker, Gate, Policy, backoff_delay, remaining
 
 if TYPE_CHECKING:
@@ -87,8 +86,7 @@ class Upstream:
             await self._pool.close()
             self._pool = None
 
-    @observed_upstream
-    async def send(
+    def send(
         self,
         op: SendTarget,
         url: str,
@@ -98,12 +96,28 @@ class Upstream:
         *,
         repeatable: bool = False,
         stream: bool = False,
-    ) -> UpstreamResponse:
+    ) -> Awaitable[UpstreamResponse]:
         """Send under the policy: through the circuit breaker, which counts each call (not each attempt)
-        once: a failure when it ends in a transport error, a timeout or a 5xx.
+        once: a failure when it ends in a transport error, a timeout or a 5xx. The call is reported to
+        the observer and noted on the request being served, when there are such.
 
         ``stream`` leaves a successful body open as :attr:`UpstreamResponse.stream`, holding its
         concurrency slot until it is closed."""
+        call = self._send(op, url, headers, data, middlewares, repeatable, stream)
+        if not hooks.watching():
+            return call
+        return hooks.observe_upstream(self.namespace, op, url, headers, call)
+
+    async def _send(
+        self,
+        op: SendTarget,
+        url: str,
+        headers: CIMultiDict[str],
+        data: Any,
+        middlewares: Sequence[Any],
+        repeatable: bool,
+        stream: bool,
+    ) -> UpstreamResponse:
         probe = self.breaker.check(op.qualified)
         try:
             response = await self._attempts(op, url, headers, data, middlewares, repeatable, stream)

@@ -11,10 +11,9 @@ request.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from functools import wraps
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .context import current_request
 
@@ -277,11 +276,6 @@ def circuit_changed(namespace: str, state: str) -> None:
         current.circuit_change(namespace, state)
 
 
-class _Consumer(Protocol):
-    @property
-    def namespace(self) -> str: ...
-
-
 class _Operation(Protocol):
     @property
     def qualified(self) -> str: ...
@@ -295,52 +289,45 @@ class _Answer(Protocol):
     def status(self) -> int: ...
 
 
-_C = TypeVar("_C", bound=_Consumer)
-_O = TypeVar("_O", bound=_Operation)
 _R = TypeVar("_R", bound=_Answer)
-_H = TypeVar("_H", bound=MutableMapping[str, str])
-_P = ParamSpec("_P")
 
 
-def observed_upstream(
-    send: Callable[Concatenate[_C, _O, str, _H, _P], Awaitable[_R]],
-) -> Callable[Concatenate[_C, _O, str, _H, _P], Coroutine[Any, Any, _R]]:
-    """Report every call of a consumer's ``send(operation, url, headers, ...)`` method to the observer,
-    and note it on the request being served (for its access line).
+def watching() -> bool:
+    """Whether an upstream call has anyone to report to: the observer, or a request context to note it on."""
+    return observer is not None or current_request() is not None
+
+
+async def observe_upstream(
+    namespace: str, operation: _Operation, url: str, headers: MutableMapping[str, str], call: Awaitable[_R]
+) -> _R:
+    """Await a consumer's ``call`` of ``operation``, reporting it to the observer and noting it on the
+    request being served (for its access line). Consumers use it only when :func:`watching`, so an
+    unobserved call costs no extra frame. ``call`` must not have started: the observer may add headers
+    (a trace context) to ``headers`` before it sends them.
 
     The operation's ``qualified`` name (``namespace.operation``) gives the event's operation.
     """
-
-    @wraps(send)
-    async def observed(
-        consumer: _C, operation: _O, url: str, headers: _H, /, *args: _P.args, **kwargs: _P.kwargs
-    ) -> _R:
-        context = current_request()
-        if observer is None and context is None:
-            return await send(consumer, operation, url, headers, *args, **kwargs)
-        started = time.perf_counter()
-        event = None
-        if observer is not None:
-            namespace = consumer.namespace
-            name = operation.qualified.removeprefix(namespace + ".")
-            event = upstream_started(namespace, name, operation.method, url, headers)
-        try:
-            answer = await send(consumer, operation, url, headers, *args, **kwargs)
-        except BaseException as exc:
-            if context is not None:
-                context.upstream = operation.qualified
-                context.upstream_duration = time.perf_counter() - started
-            if event is not None:
-                upstream_ended(event, None, exc)
-            raise
+    context = current_request()
+    started = time.perf_counter()
+    event = None
+    if observer is not None:
+        name = operation.qualified.removeprefix(namespace + ".")
+        event = upstream_started(namespace, name, operation.method, url, headers)
+    try:
+        answer = await call
+    except BaseException as exc:
         if context is not None:
             context.upstream = operation.qualified
             context.upstream_duration = time.perf_counter() - started
         if event is not None:
-            upstream_ended(event, answer.status)
-        return answer
-
-    return observed
+            upstream_ended(event, None, exc)
+        raise
+    if context is not None:
+        context.upstream = operation.qualified
+        context.upstream_duration = time.perf_counter() - started
+    if event is not None:
+        upstream_ended(event, answer.status)
+    return answer
 
 
 __all__ = [
@@ -352,7 +339,7 @@ __all__ = [
     "ToolEvent",
     "UpstreamEvent",
     "install",
-    "observed_upstream",
+    "observe_upstream",
     "observer",
     "rejected",
     "reloaded",
@@ -363,4 +350,5 @@ __all__ = [
     "tool_started",
     "upstream_ended",
     "upstream_started",
+    "watching",
 ]
