@@ -21,7 +21,16 @@ from .binary import BinaryResponse
 from .checks import Verify, compile_constraints, compile_implicit
 from .inputs import Call, Input, compile_input, declared_inputs, implicit_inputs, parse_json
 from .openapi import implicit_parameters, reads_request
-from .responses import Responder, TooLarge, error_response, outcome_response, problem, read_body, too_large
+from .responses import (
+    Responder,
+    TooLarge,
+    error_response,
+    has_body,
+    outcome_response,
+    problem,
+    read_body,
+    too_large,
+)
 
 log = logging.getLogger("naftiko.rest")
 
@@ -48,7 +57,9 @@ class Endpoint:
     async def respond(self, request: Request, path_values: Sequence[str]) -> Responder:
         note_operation(self.label)
         try:
-            raw = await read_body(request) if self.reads_body or self.no_body is not None else b""
+            raw = b""
+            if (self.reads_body or self.no_body is not None) and has_body(request.scope):
+                raw = await read_body(request)
             if self.no_body is not None and raw.strip():
                 raise InvalidInputError(self.no_body, location="body")
             body = parse_json(raw) if self.reads_body else MISSING

@@ -111,6 +111,14 @@ class TooLarge(Exception):
     """The request body exceeds :data:`MAX_BODY_BYTES`."""
 
 
+def has_body(scope: Scope) -> bool:
+    """Whether the request has a body at all (HTTP/1.1 frames one by its length or chunked coding)."""
+    for key, _ in scope["headers"]:
+        if key == b"content-length" or key == b"transfer-encoding":
+            return True
+    return False
+
+
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body, refused (:class:`TooLarge`) as soon as it is known to exceed ``limit``."""
     length: bytes | None = None
