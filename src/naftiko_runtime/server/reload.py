@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..engine import Runtime
@@ -74,7 +74,8 @@ class _Generation:
     app: Any
     lifespan: Lifespan
     in_flight: int = 0
-    idle: asyncio.Event = field(default_factory=asyncio.Event)
+    #: set once retired, when its last request ends (nobody waits for a generation still serving)
+    idle: asyncio.Event | None = None
 
 
 class Swappable:
@@ -103,6 +104,7 @@ class Swappable:
         if old is None:
             return
         if old.in_flight:
+            old.idle = asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(old.idle.wait(), SHUTDOWN_GRACE_SECONDS)
         await old.lifespan.stop()
@@ -117,12 +119,11 @@ class Swappable:
             await self.app(scope, receive, send)
             return
         generation.in_flight += 1
-        generation.idle.clear()
         try:
             await generation.app(scope, receive, send)
         finally:
             generation.in_flight -= 1
-            if not generation.in_flight:
+            if not generation.in_flight and generation.idle is not None:
                 generation.idle.set()
 
 
