@@ -38,10 +38,9 @@ def limited_httptools() -> type[asyncio.Protocol]:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class LimitedHttpTools(HttpToolsProtocol):
-        #: bytes of a head still incomplete after a read (from data_received), and of the parsed parts
+        #: bytes of a head still incomplete after its reads, and the size of the read being parsed
         _head_bytes = 0
-        _head_size = 0
-        _head_lines = 0
+        _read = 0
         _in_head = True
         _head_timer: asyncio.TimerHandle | None = None
         _head_began = 0.0
@@ -56,6 +55,7 @@ def limited_httptools() -> type[asyncio.Protocol]:
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
+            self._read = len(data)
             super().data_received(data)
             # counted after parsing: a read that completed the head may carry the body too, which is no
             # part of it; a read that did not was all head (a read is at most the loop's buffer)
@@ -66,23 +66,20 @@ def limited_httptools() -> type[asyncio.Protocol]:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._in_head, self._head_lines, self._head_size, self._head_bytes = True, 0, 0, 0
+            self._in_head, self._head_bytes = True, 0
             self._head_began = self.loop.time()
             if self._head_timer is None:
                 self._arm(HEAD_TIMEOUT)
 
-        def on_header(self, name: bytes, value: bytes) -> None:
-            self._head_lines += 1
-            self._head_size += len(name) + len(value)
-            if self._head_lines > MAX_HEADERS or self._head_size > MAX_HEAD_BYTES:
-                self._refuse()
-                return
-            super().on_header(name, value)
-
         def on_headers_complete(self) -> None:
             if self.transport.is_closing():
                 return
-            if self._head_size + len(self.url) > MAX_HEAD_BYTES:
+            # checked once the head is parsed (a read is at most the loop's buffer, so is what it
+            # parsed), and measured only when its reads could hold more than the limit
+            if len(self.headers) > MAX_HEADERS or (
+                self._head_bytes + self._read > MAX_HEAD_BYTES
+                and len(self.url) + sum(len(n) + len(v) for n, v in self.headers) > MAX_HEAD_BYTES
+            ):
                 self._refuse()
                 return
             # the timer stays armed: re-arming it for every request of a keep-alive connection would
