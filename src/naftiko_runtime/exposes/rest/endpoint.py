@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
+from starlette.types import Receive, Scope
 
 from ...consumes.http import BoundOperation
 from ...engine import Invocation, Runtime
@@ -54,20 +55,27 @@ class Endpoint:
     #: what the readers leave to check (enums, array items; what implicit inputs must hold), or None
     checks: Verify | None = None
 
-    async def respond(self, request: Request, path_values: Sequence[str]) -> Responder:
+    async def respond(self, scope: Scope, receive: Receive, path_values: Sequence[str]) -> Responder:
         note_operation(self.label)
         try:
+            # a Starlette request is made only to read what the path does not give: body, query, headers
+            request = None
             raw = b""
-            if (self.reads_body or self.no_body is not None) and has_body(request.scope):
+            if (self.reads_body or self.no_body is not None) and has_body(scope):
+                request = Request(scope, receive)
                 raw = await read_body(request)
             if self.no_body is not None and raw.strip():
                 raise InvalidInputError(self.no_body, location="body")
             body = parse_json(raw) if self.reads_body else MISSING
             path = dict(zip(self.path_names, path_values, strict=True))
-            if self.inputs is None:
-                inputs = implicit_inputs(request, path, body, self.header_inputs)
+            if self.inputs is None and not (self.header_inputs or scope["query_string"]):
+                inputs = path if body is MISSING else {"body": body, **path}
             else:
-                inputs = declared_inputs(self.inputs, Call(request, path, body), self.bind_scopes)
+                request = request or Request(scope, receive)
+                if self.inputs is None:
+                    inputs = implicit_inputs(request, path, body, self.header_inputs)
+                else:
+                    inputs = declared_inputs(self.inputs, Call(request, path, body), self.bind_scopes)
             if self.checks is not None:
                 self.checks.verify(inputs)
             outcome = await self.invocation.run(inputs)

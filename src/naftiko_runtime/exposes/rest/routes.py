@@ -184,12 +184,11 @@ class Routes:
             detail = f"{scope['method']} is not allowed here (allowed: {allow})"
             return _ready(problem(405, "Method not allowed", detail, headers={"Allow": allow}))
         group, values = matched
-        request = Request(scope, receive)
         endpoint = group.endpoints.get(scope["method"])
         if endpoint is not None:
-            return endpoint.respond(request, values[: len(endpoint.path_names)])
+            return endpoint.respond(scope, receive, values[: len(endpoint.path_names)])
         assert group.forward is not None
-        return group.forward.respond(request, values[-1] if group.greedy else None)
+        return group.forward.respond(Request(scope, receive), values[-1] if group.greedy else None)
 
 
 async def _ready(response: Responder) -> Responder:
