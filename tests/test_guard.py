@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import socket
 import threading
@@ -313,3 +314,16 @@ def test_shutdown_closes_connections_and_cuts_late_calls_with_a_503(
     assert quick.status_code == 200 and quick.headers["connection"] == "close"
     body = problem(late, 503)
     assert body["title"] == "Shutting down" and late.headers["connection"] == "close"
+
+
+def test_serving_raises_the_young_collection_threshold_and_gives_it_back(
+    tmp_path: Path, echo: str, serve_files: ServeFiles
+) -> None:
+    file = tmp_path / "guarded.yaml"
+    file.write_text(GUARDED, encoding="utf-8")
+    before = gc.get_threshold()
+    with serve_files([file], upstreams={"up": echo}, ports={"guarded-rest": 0, "guarded-mcp": 0}) as adapters:
+        port = next(a.port for a in adapters if a.namespace == "guarded-rest")
+        assert httpx.get(f"http://127.0.0.1:{port}/items/1").status_code == 200
+        assert gc.get_threshold() == (run.GC_YOUNG_THRESHOLD, *before[1:])
+    assert gc.get_threshold() == before

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.util
 import logging
 import signal
@@ -35,6 +36,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("naftiko")
 
 SHUTDOWN_GRACE_SECONDS = 10.0
+
+#: the garbage collector's youngest-generation threshold while serving (CPython's is 700). A request in
+#: flight holds tens of tracked objects (its scope and messages, coroutines, the upstream call's state),
+#: so with a few dozen requests in flight the default starts a collection every few requests. Serving
+#: makes no reference cycles to free (measured: those collections freed nothing), yet each walks the
+#: young objects, and every hundredth or so every object of the process: about 20 µs of CPU per request
+#: on the seed's REST route at 16 clients. The other generations keep their thresholds.
+GC_YOUNG_THRESHOLD = 10_000
 
 T = TypeVar("T")
 
@@ -138,6 +147,17 @@ def _signals(servers: Sequence[Any], stop: asyncio.Event, reload: Reloader | Non
             loop.remove_signal_handler(sig)
 
 
+@contextlib.contextmanager
+def _serving_gc() -> Iterator[None]:
+    """:data:`GC_YOUNG_THRESHOLD` while serving; the process's own thresholds again afterwards."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(GC_YOUNG_THRESHOLD, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def announce(adapters: Sequence[BoundAdapter], workers: int = 1) -> None:
     for bound in adapters:
         log.info("%s", bound.line)
@@ -164,7 +184,7 @@ async def run(
         servers = [uvicorn_server(bound.app, lifespan="off") for bound in plan.adapters]
         if watch and plan.options is not None:
             watcher = asyncio.create_task(watch_files(plan.options.paths, reloader, stop))
-        with _signals(servers, stop, reloader):
+        with _signals(servers, stop, reloader), _serving_gc():
             tasks = [
                 asyncio.create_task(server.serve(sockets=[bound.sock] if bound.sock else None))
                 for server, bound in zip(servers, plan.adapters, strict=True)
