@@ -122,6 +122,13 @@ class Gate:
         self.busy = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
 
+    def take(self) -> bool:
+        """Take a free slot at once if there is one (no waiting); False when :meth:`enter` must wait."""
+        if self.busy < self.limit and not self._waiters:
+            self.busy += 1
+            return True
+        return False
+
     async def enter(self, budget: float) -> float:
         """Take a slot; returns the seconds waited. Sheds (:class:`BusyError`) when the queue is full or
         no slot frees up within ``queue`` seconds (or the call's remaining ``budget``)."""

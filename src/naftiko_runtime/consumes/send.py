@@ -157,8 +157,9 @@ class Upstream:
         attempt = 0
         while True:
             attempt += 1
-            waited = await self.gate.enter(remaining(deadline))
-            _note(context, waited)
+            waited = 0.0 if self.gate.take() else await self.gate.enter(remaining(deadline))
+            if context is not None:
+                _note(context, waited)
             try:
                 response = await pool.attempt(op, url, headers, data, middlewares, deadline, waited, stream)
             except (UpstreamTimeoutError, UpstreamUnavailableError) as failure:
@@ -196,7 +197,6 @@ class Upstream:
         return True
 
 
-def _note(context: RequestContext | None, waited: float) -> None:
-    if context is not None:
-        context.upstream_attempts += 1
-        context.pool_wait += waited
+def _note(context: RequestContext, waited: float) -> None:
+    context.upstream_attempts += 1
+    context.pool_wait += waited

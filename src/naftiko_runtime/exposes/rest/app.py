@@ -71,16 +71,18 @@ class RestApp:
         if kind != "http":
             return
         try:
-            response = await self._respond(scope, receive)
+            matched = self.routes.match(scope)
+            if matched is not None:
+                response = await self.routes.respond(scope, receive, matched)
+            else:
+                response = self._elsewhere(scope)
         except Exception:
             log.exception("unexpected error serving %s %s", scope.get("method"), scope.get("path"))
             response = problem(500, "Internal server error", "the server log has the details")
         await response(scope, receive, send)
 
-    async def _respond(self, scope: Scope, receive: Receive) -> Responder:
-        matched = self.routes.match(scope)
-        if matched is not None:
-            return await self.routes.respond(scope, receive, matched)
+    def _elsewhere(self, scope: Scope) -> Responder:
+        """What a path no route matches gets: the OpenAPI document, the index, the docs, or a 404."""
         path, reading = scope["path"], scope["method"] in ("GET", "HEAD")
         page = self.pages.page(path)
         if path in ("/openapi.json", "/") or page is not None:

@@ -77,16 +77,26 @@ class Answer:
     def __init__(self, status: int, body: bytes, content_type: str, extra: Mapping[str, str] | None) -> None:
         self.status = status
         self.body = body
-        self.headers = [
-            (b"content-length", str(len(body)).encode("latin-1")),
-            (b"content-type", content_type.encode("latin-1")),
-        ]
+        self.headers = [(b"content-length", b"%d" % len(body)), _content_type(content_type)]
         if extra:
             self.headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         await send({"type": "http.response.body", "body": self.body})
+
+
+_CONTENT_TYPES: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _content_type(value: str) -> tuple[bytes, bytes]:
+    """The ``content-type`` header for ``value``, encoded once per value (a bounded few are kept)."""
+    header = _CONTENT_TYPES.get(value)
+    if header is None:
+        header = (b"content-type", value.encode("latin-1"))
+        if len(_CONTENT_TYPES) < 64:
+            _CONTENT_TYPES[value] = header
+    return header
 
 
 def outcome_response(
