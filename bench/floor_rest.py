@@ -7,13 +7,16 @@ upstream's JSON (bytes as received, with its status).
 Served the way such a proxy is deployed: uvicorn on uvloop with httptools (``uvicorn[standard]``), as
 ``naftiko serve`` runs.
 
-Usage: python floor_rest.py PORT UPSTREAM_URL UPSTREAM_PATH   (UPSTREAM_PATH like /v2/runs/{runId})
-Reads the bearer token from INNGEST_SIGNING_KEY.
+Usage: python floor_rest.py PORT UPSTREAM_URL UPSTREAM_PATH [GC_YOUNG_THRESHOLD]
+(UPSTREAM_PATH like /v2/runs/{runId}). Reads the bearer token from INNGEST_SIGNING_KEY. With
+GC_YOUNG_THRESHOLD, the garbage collector's youngest generation gets the threshold ``naftiko serve`` sets
+while it serves: the like-for-like floor of the report (the floor itself keeps CPython's default).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -27,6 +30,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 PORT, UPSTREAM, UPSTREAM_PATH = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+if len(sys.argv) > 4:
+    gc.set_threshold(int(sys.argv[4]), *gc.get_threshold()[1:])
 HEADERS = {"Authorization": f"Bearer {os.environ['INNGEST_SIGNING_KEY']}"}
 client: aiohttp.ClientSession
 
