@@ -190,7 +190,7 @@ class PathTemplate:
                 value = lookup(scopes, name) if scopes else MISSING
             if value is MISSING or value is None or value == "":
                 raise TemplateError(f"path parameter '{name}' has no value", name=name)
-            text = to_text(value)
+            text = value if type(value) is str else to_text(value)
             if not _PLAIN_SEGMENT(text):  # most values (ids, names) need no quoting: skip quote()'s work
                 text = quote(text, safe=SEGMENT_SAFE)
             if text in (".", ".."):

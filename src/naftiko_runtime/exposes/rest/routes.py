@@ -76,7 +76,10 @@ def _one_pattern(
         for segment in group.segments:
             if isinstance(segment, str):
                 parts.append(re.escape(segment))
-            else:  # a variable stays within its segment
+            elif segment.pattern == "(.+?)":  # the whole segment: greedy takes it in one step, alike
+                parts.append("([^/]+)")
+                captures += 1
+            else:  # a variable stays within its segment (lazy, as the walk matches it)
                 parts.append(segment.pattern.replace("(.+?)", "([^/]+?)"))
                 captures += segment.groups
         name = f"r{index}"
