@@ -120,9 +120,11 @@ class BoundOperation:
         )
         #: ``outputRawFormat: binary``: a terminal call streams the body (:meth:`call` with ``stream``)
         self.binary = op.output_raw_format in STREAMED
-        self.headers = dict(consumer.default_headers)
+        headers = dict(consumer.default_headers)
         if self.binary:
-            self.headers["Accept"] = op.output_media_type or "*/*"
+            headers["Accept"] = op.output_media_type or "*/*"
+        #: copied for each call (a copy is cheaper than a new map)
+        self.headers: CIMultiDict[str] = CIMultiDict(headers)
 
     async def call(
         self, args: Mapping[str, Any], scopes: Scopes, *, idempotent: bool = False, stream: bool = False
@@ -131,7 +133,7 @@ class BoundOperation:
         ``stream`` leaves a successful body open (:class:`~.stream.BinaryBody`) for the caller to close."""
         consumer = self.consumer
         repeatable = idempotent or self.method in SAFE_METHODS
-        out = Outgoing(dict(args), CIMultiDict(self.headers))
+        out = Outgoing(dict(args), self.headers.copy())
         full_scopes: Scopes = (*scopes, out.scope)
         for p in self.params:
             value = p.resolve(out.scope, full_scopes)

@@ -103,7 +103,7 @@ class Guard:
         self.hosts = allowed_hosts(settings.host, settings.allow_hosts)
         self.in_flight = 0
         #: whether a Host header value names this server, for the values seen (a bounded cache)
-        self._host_seen: dict[str, bool] = {}
+        self._host_seen: dict[bytes, bool] = {}
         self.rest = settings.kind != "mcp"
         #: REST adapters read JSON bodies only; others (control's /validate takes YAML) say what they read
         self.json_bodies = settings.kind == "rest"
@@ -113,7 +113,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         settings = self.settings
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _READ}
+        headers = {k: v for k, v in scope["headers"] if k in _READ}
         refusal = self._refusal(scope, headers)
         if refusal is not None:
             status, title, detail, extra = refusal
@@ -127,7 +127,7 @@ class Guard:
             context = current_request()
             if context is None:
                 context, token = open_request(settings.adapter)
-            key = headers.get("idempotency-key", "")
+            key = headers.get(b"idempotency-key", b"").decode("latin-1")
             if key and len(key) <= 200 and key.isprintable():
                 context.idempotency_key = key
             send = _adding_headers(send, context, settings.draining)
@@ -147,34 +147,37 @@ class Guard:
             if token is not None:
                 close_request(token)
 
-    def _refusal(self, scope: Any, headers: dict[str, str]) -> tuple[int, str, str, list[Any]] | None:
-        """Why this request is refused before it runs: (status, title, detail, headers), or None."""
+    def _refusal(self, scope: Any, headers: dict[bytes, bytes]) -> tuple[int, str, str, list[Any]] | None:
+        """Why this request is refused before it runs: (status, title, detail, headers), or None.
+        ``headers`` are the ones the guard reads, still bytes: most requests need none decoded."""
         if self.in_flight >= self.settings.max_in_flight:
             detail = f"{self.settings.max_in_flight} requests are already in flight; try again shortly"
             return 503, "Server busy", detail, [(b"retry-after", b"1")]
         if not self.rest:
             return None  # the MCP SDK checks Host, Origin and the content type with its own answers
-        value = headers.get("host", "")
-        known = self._host_seen.get(value)  # clients send the same Host again and again
+        raw_host = headers.get(b"host", b"")
+        known = self._host_seen.get(raw_host)  # clients send the same Host again and again
         if known is None:
-            known = _hostname(value) in self.hosts
+            known = _hostname(raw_host.decode("latin-1")) in self.hosts
             if len(self._host_seen) < 64:
-                self._host_seen[value] = known
+                self._host_seen[raw_host] = known
         if not known:
-            host = _hostname(value)
+            host = _hostname(raw_host.decode("latin-1"))
             return 421, "Misdirected request", f"this server does not answer for host '{host}'", []
-        origin = headers.get("origin")
-        if origin is not None and _hostname(origin.partition("://")[2]) not in self.hosts:
-            return 403, "Forbidden", f"requests from origin '{origin}' are not accepted", []
-        length = headers.get("content-length", "")
+        raw_origin = headers.get(b"origin")
+        if raw_origin is not None:
+            origin = raw_origin.decode("latin-1")
+            if _hostname(origin.partition("://")[2]) not in self.hosts:
+                return 403, "Forbidden", f"requests from origin '{origin}' are not accepted", []
+        length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
             return 413, "Content too large", f"the request body exceeds {MAX_BODY_BYTES} bytes", []
         if (
             self.json_bodies
             and scope.get("method") in _BODY_METHODS
-            and ((length.isdigit() and int(length) > 0) or "transfer-encoding" in headers)
+            and ((length.isdigit() and int(length) > 0) or b"transfer-encoding" in headers)
         ):
-            media = headers.get("content-type", "").split(";")[0].strip().lower()
+            media = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
             if media != "application/json" and not media.endswith("+json"):
                 shown = media or "none"
                 detail = f"the request body must be application/json (content type: {shown})"

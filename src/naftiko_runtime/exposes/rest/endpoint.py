@@ -66,7 +66,7 @@ class Endpoint:
                 raw = await read_body(request)
             if self.no_body is not None and raw.strip():
                 raise InvalidInputError(self.no_body, location="body")
-            body = parse_json(raw) if self.reads_body else MISSING
+            body = parse_json(raw) if self.reads_body and raw else MISSING
             path = dict(zip(self.path_names, path_values, strict=True))
             if self.inputs is None and not (self.header_inputs or scope["query_string"]):
                 inputs = path if body is MISSING else {"body": body, **path}
