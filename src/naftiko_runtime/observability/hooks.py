@@ -11,7 +11,7 @@ request.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -298,7 +298,11 @@ def watching() -> bool:
 
 
 async def observe_upstream(
-    namespace: str, operation: _Operation, url: str, headers: MutableMapping[str, str], call: Awaitable[_R]
+    namespace: str,
+    operation: _Operation,
+    url: str,
+    headers: MutableMapping[str, str],
+    call: Coroutine[Any, Any, _R],
 ) -> _R:
     """Await a consumer's ``call`` of ``operation``, reporting it to the observer and noting it on the
     request being served (for its access line). Consumers use it only when :func:`watching`, so an
@@ -312,7 +316,11 @@ async def observe_upstream(
     event = None
     if observer is not None:
         name = operation.qualified.removeprefix(namespace + ".")
-        event = upstream_started(namespace, name, operation.method, url, headers)
+        try:
+            event = upstream_started(namespace, name, operation.method, url, headers)
+        except BaseException:
+            call.close()  # never started: closed, so it is not reported as a coroutine never awaited
+            raise
     try:
         answer = await call
     except BaseException as exc:
