@@ -104,10 +104,7 @@ class Pool:
         except asyncio.CancelledError as exc:
             if watch is None or not watch.timed_out():
                 raise
-            raise UpstreamTimeoutError(
-                f"{op.qualified}: {self.origin} did not answer within {t.total:g} s{queued}",
-                operation=op.qualified,
-            ) from exc
+            raise self._late(op, queued) from exc
         except OAuthError as exc:
             raise UpstreamUnavailableError(f"{op.qualified}: {exc}", operation=op.qualified) from exc
         except aiohttp.SocketTimeoutError as exc:
@@ -115,10 +112,7 @@ class Pool:
                 f"{op.qualified}: {self.origin} sent nothing for {t.read:g} s{queued}", operation=op.qualified
             ) from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise UpstreamTimeoutError(
-                f"{op.qualified}: {self.origin} did not answer within {t.total:g} s{queued}",
-                operation=op.qualified,
-            ) from exc
+            raise self._late(op, queued) from exc
         except aiohttp.ClientConnectorError as exc:
             reason = _reason(exc.os_error)
             raise UpstreamUnavailableError(
@@ -142,6 +136,11 @@ class Pool:
         finally:
             if watch is not None:
                 self.deadlines.end(watch)
+
+    def _late(self, op: SendTarget, queued: str) -> UpstreamTimeoutError:
+        """The call's total budget ran out (aiohttp's timeout, or :class:`~.deadlines.Deadlines`')."""
+        detail = f"{op.qualified}: {self.origin} did not answer within {self.timeouts.total:g} s{queued}"
+        return UpstreamTimeoutError(detail, operation=op.qualified)
 
     async def _open(self, op: SendTarget, url: str, kwargs: dict[str, Any]) -> UpstreamResponse:
         """The response with its body left open (a failure status is read, up to :data:`ERROR_BODY`)."""

@@ -12,10 +12,11 @@ from ..binds import Redactor
 from ..consumes.http import BoundOperation, UpstreamResponse
 from ..errors import InvalidInputError
 from ..expressions import MISSING, JsonPath
+from ..formats.json import valid
 from ..shaping import OutputShaper, compile_outputs
 from .binding import WithEntry, apply_with
 from .outcome import Outcome, Scopes
-from .responses import decode, looks_json, parses, status_error
+from .responses import decode, looks_json, status_error
 from .steps import Step
 
 
@@ -78,7 +79,7 @@ class Invocation:
                 head = body[:1] if body[:1] in (b"{", b"[") else body.lstrip()[:1]
                 fits = identity == "any" or head == (b"{" if identity == "object" else b"[")
                 # passed through unparsed, but checked: a malformed body is a payload error, not a 200
-                if fits and parses(body):
+                if fits and valid(body):
                     return Outcome(status, raw=body, content_type="application/json", raw_json=True)
             elif identity == "any" and self.shaper.passthrough:
                 return Outcome(status, raw=body, content_type=response.content_type or None)

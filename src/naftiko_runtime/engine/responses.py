@@ -15,7 +15,6 @@ from .. import formats
 from ..binds import Redactor
 from ..consumes.http import BoundOperation, HttpConsumer, UpstreamResponse
 from ..errors import SpecFileError, UpstreamPayloadError, UpstreamStatusError
-from ..formats.json import valid
 from ..spec import model as m
 from ..spec.findings import format_path
 
@@ -25,11 +24,6 @@ def looks_json(content_type: str, body: bytes) -> bool:
         return True
     head = body.lstrip()[:1]
     return head in (b"{", b"[") and not content_type.lower().startswith(("text/html", "application/xml"))
-
-
-def parses(body: bytes) -> bool:
-    """Whether a body passed through as JSON is JSON: a malformed one is a payload error, not a 200."""
-    return valid(body)
 
 
 #: the most of an upstream's error body a caller gets back (characters of its JSON or text)
